@@ -24,3 +24,9 @@ func TestConformance(t *testing.T) {
 		Durable: true,
 	})
 }
+
+func TestCrash(t *testing.T) {
+	storetest.RunCrash(t, storetest.Harness{
+		Open: func(t *testing.T, dir string) sessioning.Store { return open(t, dir) },
+	})
+}
