@@ -393,7 +393,7 @@ func (s *Sessions) setCookie(w http.ResponseWriter, tok string, expires time.Tim
 	case s.cfg.MaxAge > 0:
 		c.MaxAge = int(s.cfg.MaxAge / time.Second)
 	case s.cfg.MaxAge == 0 && !expires.IsZero():
-		c.MaxAge = int(expires.Sub(s.cfg.Now()) / time.Second)
+		c.MaxAge = int(expires.Sub(s.cfg.Now()).Round(time.Second) / time.Second)
 		if c.MaxAge <= 0 {
 			c.MaxAge = -1 // already over: delete
 		}
