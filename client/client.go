@@ -219,6 +219,14 @@ type userIn struct {
 // Create mints a session for user with optional metadata. It needs the
 // service key.
 func (c *Client) Create(ctx context.Context, user string, md sessioning.Metadata) (sessioning.Session, error) {
+	// The library's own checks run here too: JSON would silently replace
+	// invalid UTF-8, so the server could not reject it as the Manager does.
+	if err := sessioning.ValidateUser(user); err != nil {
+		return sessioning.Session{}, err
+	}
+	if err := sessioning.ValidateMetadata(md); err != nil {
+		return sessioning.Session{}, err
+	}
 	in := struct {
 		User     string              `json:"user"`
 		Metadata sessioning.Metadata `json:"metadata,omitempty"`
@@ -279,6 +287,9 @@ func (c *Client) Rotate(ctx context.Context, token string) (sessioning.Session, 
 // List returns user's live sessions, oldest first. It needs the service
 // key.
 func (c *Client) List(ctx context.Context, user string) ([]sessioning.Info, error) {
+	if err := sessioning.ValidateUser(user); err != nil {
+		return nil, err
+	}
 	var out []sessioning.Info
 	if err := c.call(ctx, "_listSessions", userIn{user}, &out); err != nil {
 		return nil, err
@@ -292,6 +303,12 @@ func (c *Client) List(ctx context.Context, user string) ([]sessioning.Info, erro
 // Revoke ends user's session with the given handle, or returns
 // sessioning.ErrNotFound. It needs the service key.
 func (c *Client) Revoke(ctx context.Context, user, handle string) error {
+	if err := sessioning.ValidateUser(user); err != nil {
+		return err
+	}
+	if err := sessioning.ValidateHandle(handle); err != nil {
+		return err
+	}
 	in := struct {
 		User   string `json:"user"`
 		Handle string `json:"handle"`
@@ -313,6 +330,9 @@ func (c *Client) RevokeOwn(ctx context.Context, token, handle string) error {
 // RevokeAll ends every session of user and returns how many it ended. It
 // needs the service key.
 func (c *Client) RevokeAll(ctx context.Context, user string) (int, error) {
+	if err := sessioning.ValidateUser(user); err != nil {
+		return 0, err
+	}
 	var out struct {
 		Count *int `json:"count"`
 	}

@@ -18,7 +18,9 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/sessioning/sessioning"
+	"github.com/sessioning/sessioning/client"
 	"github.com/sessioning/sessioning/examples/webapp/app"
+	"github.com/sessioning/sessioning/httpapi"
 	"github.com/sessioning/sessioning/httpsession"
 	"github.com/sessioning/sessioning/memstore"
 )
@@ -181,15 +183,40 @@ func (bt *browserTest) sessionRows(b *browser) []bool {
 }
 
 // TestBrowser drives the example site in headless Chromium with two
-// browser contexts, as a user signed in on two devices.
+// browser contexts, as a user signed in on two devices: once with sessions
+// in an embedded Manager, once in a remote sessiond through the client.
 func TestBrowser(t *testing.T) {
 	execPath := chromium(t)
+	t.Run("embedded", func(t *testing.T) {
+		m, err := sessioning.New(memstore.New(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		browse(t, execPath, m, m)
+	})
+	t.Run("remote", func(t *testing.T) {
+		m, err := sessioning.New(memstore.New(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		api, err := httpapi.New(m, &httpapi.Options{ServiceKey: "browser-test-key"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sessiond := httptest.NewServer(api)
+		t.Cleanup(sessiond.Close)
+		c, err := client.New(sessiond.URL+"/api", "browser-test-key", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		browse(t, execPath, c, m)
+	})
+}
 
-	m, err := sessioning.New(memstore.New(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := app.New(m, &app.Config{Insecure: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+// browse runs the scenario against the site over svc; m is the Manager
+// behind svc, to check what is left on the server.
+func browse(t *testing.T, execPath string, svc sessioning.Service, m *sessioning.Manager) {
+	h, err := app.New(svc, &app.Config{Insecure: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
