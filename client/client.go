@@ -58,7 +58,8 @@ const (
 // means its documented default.
 type Options struct {
 	// HTTPClient sends the requests. Nil means a client of its own with
-	// Timeout and no redirects followed.
+	// Timeout, up to 64 idle connections kept to the server, and no
+	// redirects followed.
 	HTTPClient *http.Client
 	// Timeout bounds each call, in addition to the caller's ctx, when
 	// HTTPClient is nil. Zero means DefaultTimeout.
@@ -110,8 +111,13 @@ func New(baseURL, serviceKey string, opts *Options) (*Client, error) {
 	}
 	hc := o.HTTPClient
 	if hc == nil {
+		// Every request of an app may look a session up, so keep enough
+		// idle connections to sessiond for concurrent requests.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 64
 		hc = &http.Client{
-			Timeout: o.Timeout,
+			Transport: tr,
+			Timeout:   o.Timeout,
 			// A redirect is never part of the API; following one could
 			// send the key and tokens elsewhere.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },

@@ -297,7 +297,8 @@ func (s *Sessions) Optional(next http.Handler) http.Handler {
 // through, with the session in their context. Inside Optional, it reuses
 // the session Optional found instead of looking it up again. Others get 401 with a JSON
 // body {"error": "…"}, or, if LoginPath is set and they ask for HTML, a
-// 303 redirect to it. A store failure is answered with 503.
+// 303 redirect to it, with the requested path in the "next" query
+// parameter if the request was a GET. A store failure is answered with 503.
 func (s *Sessions) Required(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r, found, err := s.resolve(w, r)
@@ -307,7 +308,12 @@ func (s *Sessions) Required(next http.Handler) http.Handler {
 		case found:
 			next.ServeHTTP(w, r)
 		case s.cfg.LoginPath != "" && wantsHTML(r):
-			http.Redirect(w, r, s.cfg.LoginPath+"?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			to := s.cfg.LoginPath
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				// Only a page can be returned to; a form post cannot.
+				to += "?next=" + url.QueryEscape(r.URL.RequestURI())
+			}
+			http.Redirect(w, r, to, http.StatusSeeOther)
 		default:
 			w.Header().Set("WWW-Authenticate", `Bearer realm="session"`)
 			writeError(w, http.StatusUnauthorized, "sign-in required")

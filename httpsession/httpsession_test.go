@@ -212,6 +212,13 @@ func TestRequiredRedirectsBrowsersToLogin(t *testing.T) {
 		t.Errorf("Location = %q", loc)
 	}
 
+	r = httptest.NewRequest("POST", "/account/delete", nil)
+	r.Header.Set("Accept", "text/html")
+	w, _ = e.serve(e.s.Required, r)
+	if loc := w.Header().Get("Location"); w.Code != http.StatusSeeOther || loc != "/login" {
+		t.Errorf("form post: %d to %q, want 303 to /login without next", w.Code, loc)
+	}
+
 	r = httptest.NewRequest("GET", "/account", nil)
 	r.Header.Set("Accept", "application/json")
 	w, _ = e.serve(e.s.Required, r)
