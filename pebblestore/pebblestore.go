@@ -1,0 +1,502 @@
+// Package pebblestore is the durable embedded sessioning.Store: a directory
+// managed by Pebble (github.com/cockroachdb/pebble/v2), the LSM engine under
+// CockroachDB. docs/storage.md records why Pebble and not bbolt.
+//
+// # Durability and group commit
+//
+// Every Create, Replace, Touch and Delete* is in Pebble's write-ahead log
+// and fsynced before it returns. A write first checks and applies its
+// change under one mutex — an in-memory step of a few microseconds, which
+// gives each operation the isolation of a transaction (Pebble has none) —
+// and then waits for the log sync outside the mutex. Pebble syncs the log
+// once for every write queued while the previous sync ran, so concurrent
+// writers share syncs instead of each paying one; there is no timer.
+//
+// # Layout
+//
+// One keyspace with three prefixes: records by key ('s'), a user index
+// ('u': user, key) for ListUser, DeleteHandle and DeleteUser, and an expiry
+// index ('e': deadline, key) so that DeleteExpired visits only expired
+// records. Values are a compact binary encoding (see encoding.go), and
+// Pebble compresses its tables, so a million sessions take about 250 MB.
+//
+// Reads take no lock that writers hold: a lookup never waits for a commit
+// or a sweep.
+package pebblestore
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
+
+	"github.com/sessioning/sessioning"
+)
+
+// Defaults for Options fields left zero.
+const (
+	DefaultCacheSize    = 256 << 20
+	DefaultMemTableSize = 32 << 20
+)
+
+// Key prefixes of the three keyspaces.
+const (
+	prefixRecord = 's'
+	prefixUser   = 'u'
+	prefixExpiry = 'e'
+)
+
+// Options are Open's optional settings; the zero value of each field means
+// its default.
+type Options struct {
+	// CacheSize is the block cache in bytes, the main part of the store's
+	// memory. Lookups that miss it read and decompress a block from the
+	// file. Zero means DefaultCacheSize.
+	CacheSize int64
+	// MemTableSize is the size of each in-memory table in bytes. Zero
+	// means DefaultMemTableSize.
+	MemTableSize uint64
+}
+
+// Store is a sessioning.Store in a Pebble directory. It is safe for
+// concurrent use. Create it with Open and release it with Close.
+type Store struct {
+	db *pebble.DB
+
+	mu sync.Mutex // serialises the check-and-apply step of writes
+
+	// closeMu keeps Close from closing the database under a running
+	// operation; operations hold it shared.
+	closeMu sync.RWMutex
+	closed  bool
+
+	count atomic.Int64 // records held
+}
+
+var _ sessioning.Store = (*Store)(nil)
+
+// Open opens or creates the store in the directory path. A nil opts means
+// all defaults. The caller must Close the store to release the directory.
+func Open(path string, opts *Options) (*Store, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.CacheSize == 0 {
+		o.CacheSize = DefaultCacheSize
+	}
+	if o.MemTableSize == 0 {
+		o.MemTableSize = DefaultMemTableSize
+	}
+	if o.CacheSize < 0 {
+		return nil, fmt.Errorf("%w: pebblestore: cache size must not be negative", sessioning.ErrInvalidInput)
+	}
+	cache := pebble.NewCache(o.CacheSize)
+	defer cache.Unref()
+	po := &pebble.Options{
+		Cache:        cache,
+		MemTableSize: o.MemTableSize,
+		Logger:       quietLogger{},
+	}
+	// Bloom filters let a lookup skip the tables that lack its key.
+	for i := range po.Levels {
+		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
+	db, err := pebble.Open(path, po)
+	if err != nil {
+		return nil, fmt.Errorf("pebblestore: open %s: %w", path, err)
+	}
+	s := &Store{db: db}
+	n, err := s.countRecords()
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("pebblestore: open %s: %w", path, err)
+	}
+	s.count.Store(n)
+	return s, nil
+}
+
+// countRecords counts the records by a key-only scan, once at Open.
+func (s *Store) countRecords() (int64, error) {
+	it, err := s.db.NewIter(&pebble.IterOptions{
+		LowerBound: []byte{prefixRecord},
+		UpperBound: []byte{prefixRecord + 1},
+	})
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for it.First(); it.Valid(); it.Next() {
+		n++
+	}
+	return n, it.Close()
+}
+
+// quietLogger drops Pebble's informational logs, which a library should
+// not print; fatal errors still stop the program as Pebble expects.
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...any)  {}
+func (quietLogger) Errorf(string, ...any) {}
+func (quietLogger) Fatalf(format string, args ...any) {
+	panic(fmt.Sprintf("pebblestore: "+format, args...))
+}
+
+// Close waits for running operations and closes the database. Later calls
+// return ErrClosed; Close is idempotent.
+func (s *Store) Close() error {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	return s.db.Close()
+}
+
+// enter starts an operation: it fails if ctx is done or the store closed,
+// and otherwise holds off Close until the returned func is called.
+func (s *Store) enter(ctx context.Context) (func(), error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.closeMu.RLock()
+	if s.closed {
+		s.closeMu.RUnlock()
+		return nil, sessioning.ErrClosed
+	}
+	return s.closeMu.RUnlock, nil
+}
+
+func unavailable(err error) error {
+	return fmt.Errorf("%w: pebblestore: %v", sessioning.ErrUnavailable, err)
+}
+
+// expected reports whether err is an operation's ordinary answer.
+func expected(err error) bool {
+	return errors.Is(err, sessioning.ErrExists) || errors.Is(err, sessioning.ErrNotFound)
+}
+
+// write runs fn, which adds its changes to b, under the write mutex,
+// applies b, and then waits for the log sync with the mutex released. If
+// ctx is done before b is applied nothing changes.
+func (s *Store) write(ctx context.Context, fn func(b *pebble.Batch) (delta int64, err error)) error {
+	leave, err := s.enter(ctx)
+	if err != nil {
+		return err
+	}
+	defer leave()
+	b := s.db.NewBatch()
+	defer b.Close()
+	s.mu.Lock()
+	if err := ctx.Err(); err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	delta, err := fn(b)
+	if err == nil && !b.Empty() {
+		// Applied and visible now; durable once SyncWait returns.
+		if err = s.db.ApplyNoSyncWait(b, pebble.Sync); err == nil {
+			s.count.Add(delta)
+		}
+	}
+	s.mu.Unlock()
+	switch {
+	case err != nil && (expected(err) || errors.Is(err, sessioning.ErrUnavailable)):
+		return err
+	case err != nil:
+		return unavailable(err)
+	case b.Empty():
+		return nil
+	}
+	if err := b.SyncWait(); err != nil {
+		return unavailable(err)
+	}
+	return nil
+}
+
+func recordKey(key []byte) []byte {
+	return append(append(make([]byte, 0, 1+len(key)), prefixRecord), key...)
+}
+
+func userEntry(user string, key sessioning.Key) []byte {
+	return userKey([]byte{prefixUser}, user, key)
+}
+
+func expiryEntry(at time.Time, key sessioning.Key) []byte {
+	return expiryKey([]byte{prefixExpiry}, at, key)
+}
+
+// get reads the record under key.
+func (s *Store) get(key []byte) (sessioning.Record, error) {
+	v, closer, err := s.db.Get(recordKey(key))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return sessioning.Record{}, sessioning.ErrNotFound
+	}
+	if err != nil {
+		return sessioning.Record{}, unavailable(err)
+	}
+	defer closer.Close()
+	rec, err := decode(key, v)
+	if err != nil {
+		return rec, unavailable(err)
+	}
+	return rec, nil
+}
+
+// absent returns ErrExists if a record is stored under key.
+func (s *Store) absent(key []byte) error {
+	_, closer, err := s.db.Get(recordKey(key))
+	switch {
+	case errors.Is(err, pebble.ErrNotFound):
+		return nil
+	case err != nil:
+		return unavailable(err)
+	}
+	closer.Close()
+	return sessioning.ErrExists
+}
+
+// put writes rec with its expiry entry, and its user entry if isNew.
+func put(b *pebble.Batch, rec *sessioning.Record, isNew bool) {
+	b.Set(recordKey(rec.Key[:]), encode(nil, rec), nil)
+	if isNew {
+		b.Set(userEntry(rec.User, rec.Key), nil, nil)
+	}
+	if !rec.Expires.IsZero() {
+		b.Set(expiryEntry(rec.Expires, rec.Key), nil, nil)
+	}
+}
+
+// del removes rec with its index entries.
+func del(b *pebble.Batch, rec *sessioning.Record) {
+	b.Delete(recordKey(rec.Key[:]), nil)
+	b.Delete(userEntry(rec.User, rec.Key), nil)
+	if !rec.Expires.IsZero() {
+		b.Delete(expiryEntry(rec.Expires, rec.Key), nil)
+	}
+}
+
+// Create implements sessioning.Store.
+func (s *Store) Create(ctx context.Context, rec sessioning.Record) error {
+	return s.write(ctx, func(b *pebble.Batch) (int64, error) {
+		if err := s.absent(rec.Key[:]); err != nil {
+			return 0, err
+		}
+		put(b, &rec, true)
+		return 1, nil
+	})
+}
+
+// Get implements sessioning.Store.
+func (s *Store) Get(ctx context.Context, key sessioning.Key) (sessioning.Record, error) {
+	leave, err := s.enter(ctx)
+	if err != nil {
+		return sessioning.Record{}, err
+	}
+	defer leave()
+	return s.get(key[:])
+}
+
+// Touch implements sessioning.Store.
+func (s *Store) Touch(ctx context.Context, key sessioning.Key, lastSeen, expires time.Time) error {
+	return s.write(ctx, func(b *pebble.Batch) (int64, error) {
+		rec, err := s.get(key[:])
+		if err != nil {
+			return 0, err
+		}
+		if !rec.Expires.IsZero() {
+			b.Delete(expiryEntry(rec.Expires, key), nil)
+		}
+		rec.LastSeen, rec.Expires = lastSeen, expires
+		put(b, &rec, false)
+		return 0, nil
+	})
+}
+
+// Replace implements sessioning.Store.
+func (s *Store) Replace(ctx context.Context, old sessioning.Key, rec sessioning.Record) error {
+	return s.write(ctx, func(b *pebble.Batch) (int64, error) {
+		prev, err := s.get(old[:])
+		if err != nil {
+			return 0, err
+		}
+		if err := s.absent(rec.Key[:]); err != nil {
+			return 0, err
+		}
+		del(b, &prev)
+		put(b, &rec, true)
+		return 0, nil
+	})
+}
+
+// Delete implements sessioning.Store.
+func (s *Store) Delete(ctx context.Context, key sessioning.Key) (sessioning.Record, error) {
+	var rec sessioning.Record
+	err := s.write(ctx, func(b *pebble.Batch) (_ int64, err error) {
+		if rec, err = s.get(key[:]); err != nil {
+			return 0, err
+		}
+		del(b, &rec)
+		return -1, nil
+	})
+	return rec, err
+}
+
+// DeleteHandle implements sessioning.Store.
+func (s *Store) DeleteHandle(ctx context.Context, user, handle string) (sessioning.Record, error) {
+	var rec sessioning.Record
+	err := s.write(ctx, func(b *pebble.Batch) (int64, error) {
+		recs, err := s.user(user)
+		if err != nil {
+			return 0, err
+		}
+		for _, r := range recs {
+			if r.Handle == handle {
+				rec = r
+				del(b, &rec)
+				return -1, nil
+			}
+		}
+		return 0, sessioning.ErrNotFound
+	})
+	return rec, err
+}
+
+// DeleteUser implements sessioning.Store.
+func (s *Store) DeleteUser(ctx context.Context, user string) ([]sessioning.Record, error) {
+	var out []sessioning.Record
+	err := s.write(ctx, func(b *pebble.Batch) (int64, error) {
+		recs, err := s.user(user)
+		if err != nil {
+			return 0, err
+		}
+		for i := range recs {
+			del(b, &recs[i])
+		}
+		out = recs
+		return -int64(len(recs)), nil
+	})
+	return out, err
+}
+
+// ListUser implements sessioning.Store.
+func (s *Store) ListUser(ctx context.Context, user string) ([]sessioning.Record, error) {
+	leave, err := s.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	return s.user(user)
+}
+
+// user returns every record of user.
+func (s *Store) user(user string) ([]sessioning.Record, error) {
+	prefix := userPrefix([]byte{prefixUser}, user)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: successor(prefix)})
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	defer it.Close()
+	var out []sessioning.Record
+	for it.First(); it.Valid(); it.Next() {
+		k := it.Key()
+		if len(k) != len(prefix)+len(sessioning.Key{}) {
+			continue
+		}
+		rec, err := s.get(k[len(prefix):])
+		if errors.Is(err, sessioning.ErrNotFound) {
+			// Deleted after the iterator began (a reader does not hold
+			// the write mutex); it is gone, so it is not listed.
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rec)
+	}
+	if err := it.Error(); err != nil {
+		return nil, unavailable(err)
+	}
+	return out, nil
+}
+
+// successor is the least key greater than every key with prefix p.
+func successor(p []byte) []byte {
+	q := bytes.Clone(p)
+	for i := len(q) - 1; i >= 0; i-- {
+		if q[i] < 0xff {
+			q[i]++
+			return q[:i+1]
+		}
+	}
+	return nil
+}
+
+// DeleteExpired implements sessioning.Store. Each call is one batch that
+// visits only the expiry index entries up to now. Lookups take no lock
+// it holds; other writers wait for it, so limit bounds their wait.
+func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (int, error) {
+	n := 0
+	err := s.write(ctx, func(b *pebble.Batch) (int64, error) {
+		n = 0
+		it, err := s.db.NewIter(&pebble.IterOptions{
+			LowerBound: []byte{prefixExpiry},
+			UpperBound: expiryEntry(now.Add(time.Millisecond), sessioning.Key{}),
+		})
+		if err != nil {
+			return 0, unavailable(err)
+		}
+		defer it.Close()
+		for it.First(); it.Valid() && n < limit; it.Next() {
+			k := it.Key()[1:]
+			if len(k) != 8+len(sessioning.Key{}) {
+				continue
+			}
+			rec, err := s.get(k[8:])
+			if errors.Is(err, sessioning.ErrNotFound) {
+				b.Delete(it.Key(), nil) // an orphan entry: drop it
+				continue
+			}
+			if err != nil {
+				return 0, err
+			}
+			del(b, &rec)
+			n++
+		}
+		if err := it.Error(); err != nil {
+			return 0, unavailable(err)
+		}
+		return -int64(n), nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// Count implements sessioning.Store. It is exact.
+func (s *Store) Count(ctx context.Context) (int64, error) {
+	leave, err := s.enter(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer leave()
+	return s.count.Load(), nil
+}
+
+// Ping implements sessioning.Store.
+func (s *Store) Ping(ctx context.Context) error {
+	leave, err := s.enter(ctx)
+	if err != nil {
+		return err
+	}
+	leave()
+	return nil
+}
