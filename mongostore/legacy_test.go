@@ -67,9 +67,10 @@ func (f fixture) count(t *testing.T, filter bson.D) int64 {
 	return n
 }
 
+// plainIDs returns how many documents have an _id that is not a key hash.
 func (f fixture) plainIDs(t *testing.T) int64 {
 	t.Helper()
-	return f.count(t, bson.D{{Key: "_id", Value: bson.D{{Key: "$type", Value: "string"}}}})
+	return f.count(t, bson.D{{Key: "_id", Value: bson.D{{Key: "$not", Value: bson.Regex{Pattern: "^sha256:"}}}}})
 }
 
 func (f fixture) manager(t *testing.T, now *time.Time) *sessioning.Manager {
@@ -260,7 +261,7 @@ func TestMetadataKeys(t *testing.T) {
 	storetest.Equal(t, got, rec)
 }
 
-// The stored layout is what the docs promise: a binary _id holding the
+// The stored layout is what the docs promise: a string _id holding the
 // key, dates, and no expires field for a session without a deadline.
 func TestDocumentLayout(t *testing.T) {
 	ctx := context.Background()
@@ -273,14 +274,55 @@ func TestDocumentLayout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sub, data, ok := raw.Lookup("_id").BinaryOK()
-	if !ok || sub != 0 || sessioning.Key(data) != rec.Key {
-		t.Errorf("_id = %v, want BinData(0, key)", raw.Lookup("_id"))
+	if id, ok := raw.Lookup("_id").StringValueOK(); !ok || id != "sha256:"+rec.Key.String() {
+		t.Errorf("_id = %v, want \"sha256:<hex key>\"", raw.Lookup("_id"))
 	}
 	if _, err := raw.LookupErr("expires"); err == nil {
 		t.Errorf("expires stored for a session without a deadline")
 	}
 	if d, ok := raw.Lookup("created").DateTimeOK(); !ok || d != rec.Created.UnixMilli() {
 		t.Errorf("created = %v, want a date", raw.Lookup("created"))
+	}
+}
+
+// Whoever reads the database sees every _id; none of them, with or without
+// its prefix, works as a legacy session id.
+func TestStoredIDIsNoSessionID(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, nil)
+	now := storetest.Base
+	m := f.manager(t, &now)
+	f.insertLegacy(t, uuidA1, "alice")
+	if _, err := m.Create(ctx, "alice", nil); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := f.raw.FindOne(ctx, bson.D{{Key: "handle", Value: bson.D{{Key: "$exists", Value: true}}}}).Raw()
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := raw.Lookup("_id").StringValue()
+	for _, presented := range []string{id, id[len("sha256:"):]} {
+		if _, err := m.User(ctx, presented); !errors.Is(err, sessioning.ErrNotFound) {
+			t.Errorf("User(stored _id) err = %v, want ErrNotFound", err)
+		}
+		if _, err := f.store.FindLegacy(ctx, presented); !errors.Is(err, sessioning.ErrNotFound) {
+			t.Errorf("FindLegacy(stored _id) err = %v, want ErrNotFound", err)
+		}
+		if err := f.store.RemoveLegacy(ctx, presented); err != nil {
+			t.Errorf("RemoveLegacy(stored _id): %v", err)
+		}
+	}
+	if n := f.count(t, bson.D{}); n != 2 {
+		t.Errorf("%d documents after the attempts, want 2", n)
+	}
+	var ids []string
+	for id, err := range f.store.LegacyIDs(ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if len(ids) != 1 || ids[0] != uuidA1 {
+		t.Errorf("LegacyIDs yielded %d ids, want only the legacy one", len(ids))
 	}
 }

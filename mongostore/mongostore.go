@@ -8,7 +8,7 @@
 // A session is one document:
 //
 //	{
-//	  _id:        BinData(0, <32-byte key: SHA-256 of the token>),
+//	  _id:        "sha256:<hex of the key, the SHA-256 of the token>",
 //	  user:       "<user>",
 //	  handle:     "<handle>",
 //	  created:    ISODate(…),
@@ -20,6 +20,12 @@
 //
 // Metadata is a list of pairs rather than a sub-document so that any key
 // the Manager accepts (dots, dollars, NUL bytes) can be stored.
+//
+// The _id is a string, not the 32 bytes as binary, because FerretDB (v1)
+// turns only a string or ObjectId _id filter into an indexed lookup and
+// scans the whole collection for any other. Its "sha256:" prefix tells it
+// apart from the original's ids, which a colon never appears in, and says
+// what it is: a hash, not a usable token.
 //
 // Documents written by the original, {_id: "<session id>", user: "<user>"},
 // can share the collection; Store implements [sessioning.Legacy] so that the
@@ -44,11 +50,13 @@ package mongostore
 import (
 	"cmp"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"iter"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -72,6 +80,9 @@ const Collection = "Sessioning.sessions"
 // with ErrUnavailable, unless the connection string or Options say
 // otherwise.
 const DefaultServerSelectionTimeout = 5 * time.Second
+
+// idPrefix starts the _id of every session this package writes.
+const idPrefix = "sha256:"
 
 // Index names, fixed so that a later start finds the indexes it made.
 const (
@@ -300,8 +311,8 @@ type pair struct {
 	V string `bson:"v"`
 }
 
-// doc is a stored session as read back. _id is raw so that documents of
-// the original implementation (string ids) decode too.
+// doc is a stored session as read back. _id is raw so that any document,
+// such as the original implementation's, decodes.
 type doc struct {
 	ID         bson.RawValue  `bson:"_id"`
 	User       string         `bson:"user"`
@@ -313,8 +324,18 @@ type doc struct {
 	Metadata   []pair         `bson:"metadata"`
 }
 
-func idOf(k sessioning.Key) bson.Binary {
-	return bson.Binary{Subtype: bson.TypeBinaryGeneric, Data: k[:]}
+func idOf(k sessioning.Key) string { return idPrefix + k.String() }
+
+// keyOf returns the key stored in id, and false if id is not the _id of a
+// session this package wrote.
+func keyOf(id string) (sessioning.Key, bool) {
+	var k sessioning.Key
+	h, ok := strings.CutPrefix(id, idPrefix)
+	if !ok || hex.DecodedLen(len(h)) != len(k) {
+		return k, false
+	}
+	_, err := hex.Decode(k[:], []byte(h))
+	return k, err == nil
 }
 
 func date(t time.Time) bson.DateTime { return bson.NewDateTimeFromTime(t) }
@@ -350,12 +371,13 @@ func encode(rec sessioning.Record) bson.D {
 // record returns the stored session d holds, and false for a document
 // that is not one (a legacy session, or something foreign).
 func (d *doc) record() (sessioning.Record, bool) {
-	sub, data, ok := d.ID.BinaryOK()
-	if !ok || sub != bson.TypeBinaryGeneric || len(data) != len(sessioning.Key{}) {
+	id, _ := d.ID.StringValueOK()
+	key, ok := keyOf(id)
+	if !ok {
 		return sessioning.Record{}, false
 	}
 	rec := sessioning.Record{
-		Key:      sessioning.Key(data),
+		Key:      key,
 		Handle:   d.Handle,
 		User:     d.User,
 		Created:  timeOf(d.Created),
@@ -517,7 +539,7 @@ func (s *Store) DeleteUser(ctx context.Context, user string) ([]sessioning.Recor
 	for _, d := range docs {
 		if rec, ok := d.record(); ok {
 			recs = append(recs, rec)
-		} else if id, ok := d.ID.StringValueOK(); ok {
+		} else if id, ok := d.ID.StringValueOK(); ok && !isOurs(id) {
 			recs = append(recs, sessioning.Record{Key: sessioning.KeyOf(id), User: d.User})
 		}
 	}
@@ -610,8 +632,21 @@ func (s *Store) Close() error {
 }
 
 // legacyFilter matches the documents of the original implementation: a
-// string _id. Sessions of this package have binary ids.
-var legacyFilter = bson.D{{Key: "_id", Value: bson.D{{Key: "$type", Value: "string"}}}}
+// string _id outside the range of this package's ids. Both bounds are on
+// _id, so MongoDB answers from the _id index.
+var legacyFilter = bson.D{{Key: "$or", Value: bson.A{
+	bson.D{{Key: "_id", Value: bson.D{{Key: "$type", Value: "string"}, {Key: "$lt", Value: idPrefix}}}},
+	bson.D{{Key: "_id", Value: bson.D{{Key: "$type", Value: "string"}, {Key: "$gte", Value: idPrefixEnd}}}},
+}}}
+
+// idPrefixEnd is the least string above every one that starts with
+// idPrefix.
+const idPrefixEnd = "sha256;"
+
+// isOurs reports whether id is in this package's range, so that the legacy
+// methods never reach a hashed record: its _id is readable by whoever
+// reads the database, and must not work as a session id.
+func isOurs(id string) bool { return strings.HasPrefix(id, idPrefix) }
 
 // FindLegacy returns the user of the original implementation's session
 // with plain id id, or ErrNotFound. A document whose user is not a valid
@@ -619,6 +654,9 @@ var legacyFilter = bson.D{{Key: "_id", Value: bson.D{{Key: "$type", Value: "stri
 func (s *Store) FindLegacy(ctx context.Context, id string) (string, error) {
 	if err := s.begin(ctx, "find legacy"); err != nil {
 		return "", err
+	}
+	if isOurs(id) {
+		return "", fmt.Errorf("mongostore: find legacy: %w", sessioning.ErrNotFound)
 	}
 	var d struct {
 		User bson.RawValue `bson:"user"`
@@ -641,6 +679,9 @@ func (s *Store) FindLegacy(ctx context.Context, id string) (string, error) {
 func (s *Store) RemoveLegacy(ctx context.Context, id string) error {
 	if err := s.begin(ctx, "remove legacy"); err != nil {
 		return err
+	}
+	if isOurs(id) {
+		return nil
 	}
 	_, err := s.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}})
 	return translate(ctx, "remove legacy", err)
@@ -685,7 +726,7 @@ func (s *Store) LegacyIDs(ctx context.Context) iter.Seq2[string, error] {
 		}()
 		for cur.Next(ctx) {
 			id, ok := cur.Current.Lookup("_id").StringValueOK()
-			if !ok {
+			if !ok || isOurs(id) {
 				continue
 			}
 			if !yield(id, nil) {
