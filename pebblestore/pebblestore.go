@@ -104,9 +104,12 @@ func Open(path string, opts *Options) (*Store, error) {
 		MemTableSize: o.MemTableSize,
 		Logger:       quietLogger{},
 	}
-	// Bloom filters let a lookup skip the tables that lack its key.
 	for i := range po.Levels {
+		// Bloom filters let a lookup skip the tables that lack its key.
 		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+		// One index block per table: a point lookup then does one index
+		// search instead of two.
+		po.Levels[i].IndexBlockSize = 256 << 10
 	}
 	db, err := pebble.Open(path, po)
 	if err != nil {

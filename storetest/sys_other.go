@@ -2,7 +2,13 @@
 
 package storetest
 
-import "io/fs"
+import (
+	"io/fs"
+	"time"
+)
 
 // diskBlocks is the size of a file.
 func diskBlocks(fi fs.FileInfo) int64 { return fi.Size() }
+
+// cpuTime is not measured on this platform.
+func cpuTime() time.Duration { return 0 }
