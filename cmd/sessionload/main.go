@@ -1,9 +1,10 @@
 // Command sessionload measures a running sessiond over HTTP.
 //
 // It drives the concept routes with N concurrent clients over keep-alive
-// connections in three phases, create → _getUser → delete, each bounded
-// by a duration and an operation count, and reports operations per second
-// and the p50, p99 and p99.9 latencies. Every reply is checked: a wrong
+// connections in three phases, each bounded by a duration and an
+// operation count: create makes sessions, _getUser looks them up (round
+// after round), delete ends each of them once. It reports operations per
+// second and the p50, p99 and p99.9 latencies. Every reply is checked: a wrong
 // status, a wrong user, a missing token or anything but {} from delete
 // counts as an error.
 //
@@ -182,8 +183,11 @@ type worker struct {
 func (l *load) run(ctx context.Context, ph phase) Result {
 	var next atomic.Int64
 	limit := int64(l.count)
-	if ph != phaseCreate {
+	switch {
+	case ph == phaseDelete:
 		limit = min(limit, int64(len(l.sessions)))
+	case ph == phaseGetUser && len(l.sessions) == 0:
+		limit = 0
 	}
 	ctx, cancel := context.WithTimeout(ctx, l.duration)
 	defer cancel()
@@ -280,7 +284,7 @@ func (l *load) once(ctx context.Context, ph phase, client, i int, w *worker, buf
 		}
 		w.made = append(w.made, session{s.Session, user})
 	case phaseGetUser:
-		s := l.sessions[i]
+		s := l.sessions[i%len(l.sessions)] // every session, round after round
 		body, err := l.post(ctx, "_getUser", `{"session":"`+s.token+`"}`, buf)
 		if err != nil {
 			return err
