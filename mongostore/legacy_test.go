@@ -23,7 +23,7 @@ type fixture struct {
 	raw   *mongo.Collection
 }
 
-func newFixture(t *testing.T, opts *options.ClientOptions) fixture {
+func newFixture(t testing.TB, opts *options.ClientOptions) fixture {
 	t.Helper()
 	ctx := context.Background()
 	uri, name := mongotest.URI(t), mongotest.DBName(t.TempDir())
