@@ -179,14 +179,20 @@ func (m *Manager) key(ctx context.Context, token string) (Key, error) {
 	if _, err := m.store.Get(ctx, key); !errors.Is(err, ErrNotFound) {
 		return key, err // already adopted, or the store failed
 	}
-	return key, m.adopt(ctx, token, key)
+	if err := m.adopt(ctx, token, key); err != nil && !errors.Is(err, ErrNotFound) {
+		return key, err
+	}
+	// Adopted now, or by a concurrent caller, or never a session: the
+	// caller's own store call tells which.
+	return key, nil
 }
 
-// adopt moves the legacy session id into a hashed record. The new record is
-// written before the plain one is removed, so a crash in between leaves a
-// session that still works and is adopted again.
+// adopt claims the legacy session id and stores it under its hash. The
+// claim comes first so that no interleaving of processes can bring back a
+// session that was adopted and then logged out; a crash between claim and
+// store logs that one user out, which is the safe side.
 func (m *Manager) adopt(ctx context.Context, id string, key Key) error {
-	user, err := m.legacy.FindLegacy(ctx, id)
+	user, err := m.legacy.TakeLegacy(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -204,9 +210,6 @@ func (m *Manager) adopt(ctx context.Context, id string, key Key) error {
 	if err := m.store.Create(ctx, rec); err != nil && !errors.Is(err, ErrExists) {
 		return fmt.Errorf("adopt legacy session: %w", err)
 	}
-	if err := m.legacy.RemoveLegacy(ctx, id); err != nil {
-		return fmt.Errorf("adopt legacy session: %w", err)
-	}
 	return nil
 }
 
@@ -217,7 +220,11 @@ func (m *Manager) Adopt(ctx context.Context, id string) error {
 	if m.legacy == nil || !legacyID(id) {
 		return ErrNotFound
 	}
-	_, err := m.key(ctx, id)
+	key, err := m.key(ctx, id)
+	if err != nil {
+		return err
+	}
+	_, err = m.store.Get(ctx, key)
 	return err
 }
 

@@ -398,17 +398,13 @@ type legacyStore struct {
 	ids map[string]string
 }
 
-func (l *legacyStore) FindLegacy(_ context.Context, id string) (string, error) {
+func (l *legacyStore) TakeLegacy(_ context.Context, id string) (string, error) {
 	u, ok := l.ids[id]
 	if !ok {
 		return "", sessioning.ErrNotFound
 	}
-	return u, nil
-}
-
-func (l *legacyStore) RemoveLegacy(_ context.Context, id string) error {
 	delete(l.ids, id)
-	return nil
+	return u, nil
 }
 
 func TestLegacyAdoption(t *testing.T) {

@@ -103,13 +103,12 @@ type Store interface {
 // Legacy gives the Manager access to sessions written by the original
 // TypeScript implementation, which stored the plain session id. Stores that
 // can hold such records (the MongoDB store) implement it; the Manager adopts
-// a legacy session the first time its id is presented: it stores the record
-// under the hash of the id and then removes the plain one.
+// a legacy session the first time its id is presented: it claims the plain
+// record and stores the session again under the hash of the id.
 type Legacy interface {
-	// FindLegacy returns the user of the legacy session with plain id id,
-	// or ErrNotFound.
-	FindLegacy(ctx context.Context, id string) (user string, err error)
-	// RemoveLegacy deletes the legacy session with plain id id; a missing
-	// one is not an error.
-	RemoveLegacy(ctx context.Context, id string) error
+	// TakeLegacy atomically removes the legacy session with plain id id and
+	// returns its user, or returns ErrNotFound. Of several concurrent
+	// callers at most one gets the user, so a session adopted and then
+	// logged out cannot be adopted a second time.
+	TakeLegacy(ctx context.Context, id string) (user string, err error)
 }

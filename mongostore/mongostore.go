@@ -648,43 +648,31 @@ const idPrefixEnd = "sha256;"
 // reads the database, and must not work as a session id.
 func isOurs(id string) bool { return strings.HasPrefix(id, idPrefix) }
 
-// FindLegacy returns the user of the original implementation's session
-// with plain id id, or ErrNotFound. A document whose user is not a valid
-// user id (the original checked nothing) is reported as not found.
-func (s *Store) FindLegacy(ctx context.Context, id string) (string, error) {
-	if err := s.begin(ctx, "find legacy"); err != nil {
+// TakeLegacy atomically removes the original implementation's session
+// with plain id id and returns its user, or ErrNotFound. A document whose
+// user is not a valid user id (the original checked nothing) is removed
+// too, since no session can stand on it, and reported as not found.
+func (s *Store) TakeLegacy(ctx context.Context, id string) (string, error) {
+	if err := s.begin(ctx, "take legacy"); err != nil {
 		return "", err
 	}
 	if isOurs(id) {
-		return "", fmt.Errorf("mongostore: find legacy: %w", sessioning.ErrNotFound)
+		return "", fmt.Errorf("mongostore: take legacy: %w", sessioning.ErrNotFound)
 	}
 	var d struct {
 		User bson.RawValue `bson:"user"`
 	}
-	err := s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}},
-		options.FindOne().SetProjection(bson.D{{Key: "user", Value: 1}})).Decode(&d)
+	// No projection: FerretDB does not implement one on findAndModify.
+	err := s.coll.FindOneAndDelete(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
 	if err != nil {
-		return "", translate(ctx, "find legacy", err)
+		return "", translate(ctx, "take legacy", err)
 	}
 	user, ok := d.User.StringValueOK()
 	if !ok || sessioning.ValidateUser(user) != nil {
-		s.log.Warn("mongostore: a legacy session has no valid user and cannot be adopted")
-		return "", fmt.Errorf("mongostore: find legacy: %w", sessioning.ErrNotFound)
+		s.log.Warn("mongostore: removed a legacy session that has no valid user")
+		return "", fmt.Errorf("mongostore: take legacy: %w", sessioning.ErrNotFound)
 	}
 	return user, nil
-}
-
-// RemoveLegacy deletes the original implementation's session with plain id
-// id; a missing one is not an error.
-func (s *Store) RemoveLegacy(ctx context.Context, id string) error {
-	if err := s.begin(ctx, "remove legacy"); err != nil {
-		return err
-	}
-	if isOurs(id) {
-		return nil
-	}
-	_, err := s.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}})
-	return translate(ctx, "remove legacy", err)
 }
 
 // HasLegacy reports whether the collection holds any session of the
