@@ -11,15 +11,22 @@ import (
 	"strings"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/connstring"
+
 	"github.com/sessioning/sessioning/httpapi"
 )
 
 // config is sessiond's whole configuration, filled by parseConfig from
 // flags, then environment variables, then defaults.
 type config struct {
+	command         string // serve or adopt
 	addr            string
 	data            string
-	store           string // "" or "bolt": embedded in data; "memory"
+	dataGiven       bool         // data was set by a flag or the environment
+	store           string       // storeEmbedded, storeMemory or a MongoDB connection string
+	mongo           *mongoConfig // set when store is a MongoDB connection string
+	storeTimeout    time.Duration
+	adoptLegacy     string // auto, on or off
 	basePath        string
 	lifetime        time.Duration // negative: none
 	idleTimeout     time.Duration // negative: none
@@ -32,11 +39,33 @@ type config struct {
 	logLevel        slog.Level
 }
 
+// Store kinds besides a MongoDB connection string.
+const (
+	storeEmbedded = "embedded"
+	storeMemory   = "memory"
+)
+
+// mongoConfig is the MongoDB deployment a configuration names.
+type mongoConfig struct {
+	uri   string // secret: may hold a password; never log or print it
+	db    string
+	hosts string // comma-separated host:port list, safe to show
+}
+
+// storeName describes the store for the logs, without secrets.
 func (c config) storeName() string {
-	if c.store == "" || c.store == "bolt" {
-		return "bolt:" + c.data
+	switch {
+	case c.mongo != nil:
+		return "mongodb:" + c.mongo.hosts + "/" + c.mongo.db
+	case c.store == storeEmbedded:
+		return "embedded:" + c.data
 	}
 	return c.store
+}
+
+// isMongoURI reports whether s is meant as a MongoDB connection string.
+func isMongoURI(s string) bool {
+	return strings.HasPrefix(s, "mongodb://") || strings.HasPrefix(s, "mongodb+srv://")
 }
 
 // option is one setting: its flag, the environment variables read when the
@@ -55,8 +84,14 @@ var options = []option{
 		"address to listen on, host:port. If neither the flag nor SESSIOND_ADDR is set and PORT is, listen on :$PORT (all interfaces, as platforms that set PORT expect)"},
 	{"data", []string{"SESSIOND_DATA"}, "./sessiond-data",
 		"directory of the embedded durable store (created if missing)"},
-	{"store", []string{"SESSIOND_STORE"}, "bolt",
-		"session store: bolt (embedded, durable, in --data) or memory (lost on exit; for tests)"},
+	{"store", []string{"SESSIOND_STORE", "MONGODB_URL"}, storeEmbedded,
+		"session store: embedded (durable, in --data), memory (lost on exit; for tests), or a MongoDB connection string mongodb://… or mongodb+srv://… (MONGODB_URL, as the original implementation read it; --data is then ignored)"},
+	{"db", []string{"SESSIOND_DB", "DB_NAME"}, "",
+		"MongoDB database that holds the collection Sessioning.sessions (DB_NAME, as the original read it); if unset, the database named in the connection string's path (mongodb://host/app)"},
+	{"store-timeout", []string{"SESSIOND_STORE_TIMEOUT"}, "10s",
+		"longest wait for the store: for a reachable MongoDB server at start (then sessiond exits) and for each request's store operations (then it answers 503)"},
+	{"adopt-legacy", []string{"SESSIOND_ADOPT_LEGACY"}, "auto",
+		"accept and convert the original implementation's plain session ids found in MongoDB: auto (if the collection holds any at start), on or off"},
 	{"base-path", []string{"SESSIOND_BASE_PATH"}, httpapi.DefaultBasePath,
 		"path prefix of the concept routes: {base}/Sessioning/{name}"},
 	{"lifetime", []string{"SESSIOND_LIFETIME"}, "720h",
@@ -84,14 +119,16 @@ var errHelp = errors.New("help requested")
 // parseConfig reads the configuration. Its errors are one line naming the
 // setting and where it came from.
 func parseConfig(args []string, getenv func(string) string) (config, error) {
+	cfg := config{command: "serve"}
+	cmd := cfg.command
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		switch args[0] {
-		case "serve":
-			args = args[1:]
+		case "serve", "adopt":
+			cmd, args = args[0], args[1:]
 		case "help":
 			return config{}, errHelp
 		default:
-			return config{}, fmt.Errorf("unknown command %q (want serve; see --help)", args[0])
+			return config{}, fmt.Errorf("unknown command %q (want serve or adopt; see --help)", args[0])
 		}
 	}
 	fs := flag.NewFlagSet("sessiond", flag.ContinueOnError)
@@ -130,8 +167,9 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 		}
 		panic("sessiond: no option " + name)
 	}
-	var cfg config
+	cfg.command = cmd
 	var err error
+	var src string
 	str := func(name string) string { v, _ := setting(name); return v }
 	dur := func(name string, zeroMeansNone bool) time.Duration {
 		v, src := setting(name)
@@ -156,16 +194,38 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 		}
 		cfg.addr = ":" + port
 	}
-	cfg.data = str("data")
+	cfg.data, src = setting("data")
+	cfg.dataGiven = !strings.HasPrefix(src, "default ")
 	if cfg.data == "" {
 		return config{}, errors.New("--data: must not be empty")
 	}
-	cfg.store = str("store")
-	switch cfg.store {
-	case "bolt", "memory":
+	cfg.store, src = setting("store")
+	switch {
+	case cfg.store == storeEmbedded || cfg.store == storeMemory:
+	case isMongoURI(cfg.store):
+		db, dbSrc := setting("db")
+		if cfg.mongo, err = parseMongo(cfg.store, src, db, dbSrc); err != nil {
+			return config{}, err
+		}
+	case strings.Contains(cfg.store, "://"):
+		// Possibly a connection string with a password: do not echo it.
+		return config{}, fmt.Errorf("%s: unknown store scheme %q (want mongodb:// or mongodb+srv://)", src, cfg.store[:strings.Index(cfg.store, "://")+3])
 	default:
-		_, src := setting("store")
-		return config{}, fmt.Errorf("%s: unknown store %q (want bolt or memory)", src, cfg.store)
+		return config{}, fmt.Errorf("%s: unknown store %q (want embedded, memory or a mongodb:// connection string)", src, cfg.store)
+	}
+	cfg.storeTimeout = dur("store-timeout", false)
+	cfg.adoptLegacy, src = setting("adopt-legacy")
+	switch cfg.adoptLegacy {
+	case "auto", "off":
+	case "on":
+		if cfg.mongo == nil {
+			return config{}, fmt.Errorf("%s: on needs a MongoDB store (--store mongodb://… or MONGODB_URL)", src)
+		}
+	default:
+		return config{}, fmt.Errorf("%s: %q is not auto, on or off", src, cfg.adoptLegacy)
+	}
+	if cmd == "adopt" && cfg.mongo == nil {
+		return config{}, errors.New("adopt: needs a MongoDB store (--store mongodb://… or MONGODB_URL)")
 	}
 	cfg.basePath = str("base-path")
 	cfg.lifetime = dur("lifetime", true)
@@ -214,12 +274,37 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	return cfg, nil
 }
 
+// parseMongo checks a MongoDB connection string and settles the database
+// name: db if given, else the one in the string's path. Its errors never
+// contain uri, which may hold a password.
+func parseMongo(uri, src, db, dbSrc string) (*mongoConfig, error) {
+	cs, err := connstring.ParseAndValidate(uri)
+	if err != nil {
+		return nil, fmt.Errorf("%s: malformed MongoDB connection string (not shown: it may hold a password)", src)
+	}
+	if db == "" {
+		db, dbSrc = cs.Database, src
+	}
+	if db == "" {
+		return nil, fmt.Errorf("%s: no MongoDB database named: set --db or DB_NAME, or name it in the connection string (mongodb://host/app)", src)
+	}
+	if strings.ContainsAny(db, "/\\. \"$\x00") {
+		return nil, fmt.Errorf("%s: %q is not a MongoDB database name", dbSrc, db)
+	}
+	return &mongoConfig{uri: uri, db: db, hosts: strings.Join(cs.Hosts, ",")}, nil
+}
+
 // writeUsage documents every option.
 func writeUsage(w io.Writer) {
 	fmt.Fprint(w, `Usage: sessiond [serve] [options]
+       sessiond adopt [options]
 
 sessiond serves the Sessioning concept over HTTP:
 POST {base}/Sessioning/{name} with a JSON object body (see docs/api.md).
+
+sessiond adopt converts every session of the original implementation in
+the MongoDB store (plain session ids) to the hashed form at once, prints
+"converted N, skipped M" and exits; the options are those of serve.
 Every option can also be set by the environment variable named after it;
 a flag wins over the environment, which wins over the default.
 

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -359,10 +360,10 @@ func (b *blockingStore) log(e string) {
 
 func TestShutdownFinishesRequestsInFlight(t *testing.T) {
 	bs := &blockingStore{entered: make(chan struct{}), release: make(chan struct{})}
-	s := start(t, []string{"--data", t.TempDir()}, nil, func(ctx context.Context, cfg config) (sessioning.Store, error) {
-		st, err := openStore(ctx, cfg)
+	s := start(t, []string{"--data", t.TempDir()}, nil, func(ctx context.Context, cfg config, log *slog.Logger) (sessioning.Store, legacyStore, error) {
+		st, _, err := openStore(ctx, cfg, log)
 		bs.Store = st
-		return bs, err
+		return bs, nil, err
 	})
 	a := s.create("alice")
 	bs.mu.Lock()
@@ -428,7 +429,7 @@ func TestRestartKeepsSessions(t *testing.T) {
 	if err := s.stop(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, storeFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, storeDir)); err != nil {
 		t.Fatalf("no store file: %v", err)
 	}
 	s = start(t, nil, map[string]string{"SESSIOND_DATA": dir}, nil)
@@ -529,7 +530,7 @@ func TestConfigPrecedence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.lifetime != time.Hour || cfg.idleTimeout >= 0 || cfg.data != "/srv/s" || len(cfg.corsOrigins) != 2 || cfg.basePath != "/api" || cfg.store != "bolt" {
+	if cfg.lifetime != time.Hour || cfg.idleTimeout >= 0 || cfg.data != "/srv/s" || len(cfg.corsOrigins) != 2 || cfg.basePath != "/api" || cfg.store != storeEmbedded {
 		t.Errorf("cfg = %+v", cfg)
 	}
 }
@@ -540,5 +541,39 @@ func TestStoreOpenFailure(t *testing.T) {
 	err := run(context.Background(), []string{"--addr", "127.0.0.1:0", "--data", filepath.Join(file, "sub")}, env(nil), io.Discard, io.Discard)
 	if err == nil || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("err = %v; want one line", err)
+	}
+}
+
+// hangingStore never answers lookups or pings until the caller gives up,
+// like a database server lost in the middle of a request.
+type hangingStore struct{ sessioning.Store }
+
+func (hangingStore) Get(ctx context.Context, _ sessioning.Key) (sessioning.Record, error) {
+	<-ctx.Done()
+	return sessioning.Record{}, ctx.Err()
+}
+
+func (hangingStore) Ping(ctx context.Context) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// --store-timeout bounds every request's wait for the store: a store that
+// hangs gets 503 {error}, not a request that hangs with it.
+func TestStoreTimeoutBoundsRequests(t *testing.T) {
+	s := start(t, []string{"--store", "memory", "--store-timeout", "100ms"}, nil, func(ctx context.Context, cfg config, log *slog.Logger) (sessioning.Store, legacyStore, error) {
+		st, _, err := openStore(ctx, cfg, log)
+		return hangingStore{st}, nil, err
+	})
+	s.client.Timeout = time.Minute // a hang fails the test, not the run
+	a := s.create("alice")
+	for _, r := range []reply{
+		s.call("_getUser", obj{"session": a.Token}, nil),
+		s.do("GET", "/readyz", ""),
+	} {
+		var eb struct{ Error string }
+		if r.status != http.StatusServiceUnavailable || json.Unmarshal([]byte(r.body), &eb) != nil || eb.Error == "" {
+			t.Errorf("hung store: %d %s; want 503 {error}", r.status, r.body)
+		}
 	}
 }
