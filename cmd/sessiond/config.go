@@ -83,7 +83,7 @@ var options = []option{
 	{"addr", []string{"SESSIOND_ADDR"}, defaultAddr,
 		"address to listen on, host:port. If neither the flag nor SESSIOND_ADDR is set and PORT is, listen on :$PORT (all interfaces, as platforms that set PORT expect)"},
 	{"data", []string{"SESSIOND_DATA"}, "./sessiond-data",
-		"directory of the embedded durable store (created if missing)"},
+		"directory of the embedded durable store (created if missing); ignored when the store is MongoDB"},
 	{"store", []string{"SESSIOND_STORE", "MONGODB_URL"}, storeEmbedded,
 		"session store: embedded (durable, in --data), memory (lost on exit; for tests), or a MongoDB connection string mongodb://… or mongodb+srv://… (MONGODB_URL, as the original implementation read it; --data is then ignored)"},
 	{"db", []string{"SESSIOND_DB", "DB_NAME"}, "",
@@ -305,6 +305,7 @@ POST {base}/Sessioning/{name} with a JSON object body (see docs/api.md).
 sessiond adopt converts every session of the original implementation in
 the MongoDB store (plain session ids) to the hashed form at once, prints
 "converted N, skipped M" and exits; the options are those of serve.
+
 Every option can also be set by the environment variable named after it;
 a flag wins over the environment, which wins over the default.
 

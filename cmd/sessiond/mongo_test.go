@@ -220,7 +220,7 @@ const (
 	legacyBob   = "0190b2a4-5c1e-7d3a-9f00-aa11bb22cc34"
 	legacyCarol = "0190b2a4-5c1e-7d3a-9f00-aa11bb22cc35"
 	legacyNoOne = "0190b2a4-5c1e-7d3a-9f00-aa11bb22cc36" // user is not a valid user
-	legacyOdd   = "not a session id!"                   // never accepted as a token
+	legacyOdd   = "not a session id!"                    // never accepted as a token
 )
 
 func insertLegacy(t *testing.T, coll *mongo.Collection) {
