@@ -7,11 +7,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -341,9 +343,10 @@ func TestAdoptOnUse(t *testing.T) {
 	}
 }
 
-// The database server goes away while sessiond runs: requests fail with
-// 503 {error} within the store timeout instead of hanging, /readyz turns
-// unready, and service resumes by itself when the server is back.
+// The database server goes away while sessiond runs under load: requests
+// fail with 503 {error} within the store timeout instead of hanging,
+// /readyz turns unready, and service resumes by itself when the server is
+// back.
 func TestMongoServerLost(t *testing.T) {
 	srv := mongotest.StartServer(t)
 	s := start(t, []string{"--store", srv.URI(), "--db", "app", "--store-timeout", "1s"}, nil, nil)
@@ -351,13 +354,50 @@ func TestMongoServerLost(t *testing.T) {
 	// timeout is far shorter.
 	s.client.Timeout = time.Minute
 	a := s.create("alice")
-
-	if err := srv.Stop(); err != nil {
-		t.Fatal(err)
-	}
 	unavailable := func(r reply) bool {
 		var eb struct{ Error string }
 		return r.status == http.StatusServiceUnavailable && json.Unmarshal([]byte(r.body), &eb) == nil && eb.Error != ""
+	}
+
+	// Load throughout: every reply is the user or 503 {error}, nothing
+	// else, and no request hangs.
+	stopLoad := make(chan struct{})
+	var load sync.WaitGroup
+	var mu sync.Mutex
+	counts := map[string]int{}
+	for range 4 {
+		load.Go(func() {
+			body, _ := json.Marshal(obj{"session": a.Token})
+			for {
+				select {
+				case <-stopLoad:
+					return
+				default:
+				}
+				outcome := "ok"
+				res, err := s.client.Post(s.url+"/api/Sessioning/_getUser", "application/json", bytes.NewReader(body))
+				if err != nil {
+					outcome = "transport error: " + err.Error()
+				} else {
+					b, _ := io.ReadAll(res.Body)
+					res.Body.Close()
+					r := reply{status: res.StatusCode, body: string(b)}
+					switch {
+					case unavailable(r):
+						outcome = "503"
+					case r.status != 200 || r.body != `[{"user":"alice"}]`:
+						outcome = fmt.Sprintf("%d %s", r.status, r.body)
+					}
+				}
+				mu.Lock()
+				counts[outcome]++
+				mu.Unlock()
+			}
+		})
+	}
+
+	if err := srv.Stop(); err != nil {
+		t.Fatal(err)
 	}
 	if r := s.call("_getUser", obj{"session": a.Token}, nil); !unavailable(r) {
 		t.Errorf("_getUser with the server gone = %d %s; want 503 {error}", r.status, r.body)
@@ -384,6 +424,17 @@ func TestMongoServerLost(t *testing.T) {
 	}
 	if s.user(a.Token) != "alice" {
 		t.Error("the session is lost after the server came back")
+	}
+	close(stopLoad)
+	load.Wait()
+	for outcome, n := range counts {
+		if outcome != "ok" && outcome != "503" {
+			t.Errorf("under load: %d replies %q; want only the user or 503 {error}", n, outcome)
+		}
+	}
+	t.Logf("replies under load: %v", counts)
+	if counts["ok"] == 0 || counts["503"] == 0 {
+		t.Errorf("under load: %v; want both answers and 503s", counts)
 	}
 	if err := s.stop(); err != nil {
 		t.Fatalf("run: %v", err)
