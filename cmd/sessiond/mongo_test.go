@@ -149,13 +149,18 @@ func TestMongoUnreachableAtStart(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close() // nobody listens there now
-	var logs syncBuffer
-	err = run(context.Background(), []string{"--addr", "127.0.0.1:0", "--store", "mongodb://admin:s3cret-pw@" + addr + "/app", "--store-timeout", "200ms"}, env(nil), io.Discard, &logs)
-	if err == nil || !strings.Contains(err.Error(), "MongoDB at "+addr+" did not answer within 200ms") {
-		t.Fatalf("err = %v", err)
-	}
-	if strings.Contains(err.Error(), "\n") || strings.Contains(err.Error()+logs.String(), "s3cret-pw") {
-		t.Errorf("error spans lines or the password shows: %q\n%s", err, logs.String())
+	for _, cmd := range []string{"serve", "adopt"} {
+		var out, logs syncBuffer
+		err = run(context.Background(), []string{cmd, "--addr", "127.0.0.1:0", "--store", "mongodb://admin:s3cret-pw@" + addr + "/app", "--store-timeout", "200ms"}, env(nil), &out, &logs)
+		if err == nil || !strings.Contains(err.Error(), "MongoDB at "+addr+" did not answer within 200ms") {
+			t.Fatalf("%s: err = %v", cmd, err)
+		}
+		if strings.Contains(err.Error(), "\n") || strings.Contains(err.Error()+logs.String(), "s3cret-pw") {
+			t.Errorf("%s: error spans lines or the password shows: %q\n%s", cmd, err, logs.String())
+		}
+		if out.String() != "" {
+			t.Errorf("%s printed %q", cmd, out.String())
+		}
 	}
 }
 
