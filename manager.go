@@ -42,7 +42,14 @@ type Options struct {
 	Now func() time.Time
 	// Legacy, if set, lets sessions of the original implementation (plain
 	// session ids) be used and adopts each one the first time it is seen.
+	// It implies LegacyIDs.
 	Legacy Legacy
+	// LegacyIDs makes the Manager accept ids of the original
+	// implementation's form (letters, digits, '-' and '_', at most
+	// MaxLegacyID bytes) besides its own tokens, and look them up by their
+	// hash, where an adopted session lives. Set it on a store that holds
+	// adopted sessions, even once nothing is left to adopt.
+	LegacyIDs bool
 }
 
 // Manager enforces the rules of sessions over a Store: it mints tokens,
@@ -93,6 +100,9 @@ func New(store Store, opts *Options) (*Manager, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Legacy != nil {
+		o.LegacyIDs = true
+	}
 	return &Manager{store: store, opts: o, legacy: o.Legacy}, nil
 }
 
@@ -140,12 +150,22 @@ func (m *Manager) Create(ctx context.Context, user string, md Metadata) (Session
 	if err := ValidateMetadata(md); err != nil {
 		return Session{}, err
 	}
+	tok, key := newToken()
+	rec := m.newRecord(key, user, md)
+	if err := m.store.Create(ctx, rec); err != nil {
+		return Session{}, fmt.Errorf("create session: %w", err)
+	}
+	return Session{Token: tok, Info: rec.Info()}, nil
+}
+
+// newRecord returns a fresh session record for user under key, starting
+// now.
+func (m *Manager) newRecord(key Key, user string, md Metadata) Record {
 	now := m.now()
 	var abs time.Time
 	if m.opts.Lifetime > 0 {
 		abs = now.Add(m.opts.Lifetime)
 	}
-	tok, key := newToken()
 	rec := Record{
 		Key:             key,
 		Handle:          newHandle(),
@@ -154,37 +174,43 @@ func (m *Manager) Create(ctx context.Context, user string, md Metadata) (Session
 		LastSeen:        now,
 		Expires:         m.deadline(now, abs),
 		AbsoluteExpires: abs,
-		Metadata:        maps.Clone(md),
 	}
-	if len(rec.Metadata) == 0 {
-		rec.Metadata = nil
+	if len(md) > 0 {
+		rec.Metadata = maps.Clone(md)
 	}
-	if err := m.store.Create(ctx, rec); err != nil {
-		return Session{}, fmt.Errorf("create session: %w", err)
-	}
-	return Session{Token: tok, Info: rec.Info()}, nil
+	return rec
 }
 
-// key resolves a presented token to the key of a stored record, adopting a
-// legacy session on the way. It returns ErrNotFound for anything that
-// cannot be a token, without touching the store.
-func (m *Manager) key(ctx context.Context, token string) (Key, error) {
-	if validToken(token) {
-		return KeyOf(token), nil
+// key returns the key a presented token is stored under, or false for
+// anything that cannot be a token, which is answered without the store.
+func (m *Manager) key(token string) (Key, bool) {
+	if validToken(token) || m.opts.LegacyIDs && legacyID(token) {
+		return KeyOf(token), true
 	}
-	if m.legacy == nil || !legacyID(token) {
-		return Key{}, ErrNotFound
+	return Key{}, false
+}
+
+// adoptable reports whether a token missing from the store may still be a
+// legacy session waiting for adoption.
+func (m *Manager) adoptable(token string) bool {
+	return m.legacy != nil && !validToken(token)
+}
+
+// find returns the stored record a token stands for, expired or not,
+// adopting a legacy session on the way.
+func (m *Manager) find(ctx context.Context, token string) (Key, Record, error) {
+	key, ok := m.key(token)
+	if !ok {
+		return key, Record{}, ErrNotFound
 	}
-	key := KeyOf(token)
-	if _, err := m.store.Get(ctx, key); !errors.Is(err, ErrNotFound) {
-		return key, err // already adopted, or the store failed
+	rec, err := m.store.Get(ctx, key)
+	if errors.Is(err, ErrNotFound) && m.adoptable(token) {
+		if err := m.adopt(ctx, token, key); err != nil {
+			return key, Record{}, err
+		}
+		rec, err = m.store.Get(ctx, key)
 	}
-	if err := m.adopt(ctx, token, key); err != nil && !errors.Is(err, ErrNotFound) {
-		return key, err
-	}
-	// Adopted now, or by a concurrent caller, or never a session: the
-	// caller's own store call tells which.
-	return key, nil
+	return key, rec, err
 }
 
 // adopt claims the legacy session id and stores it under its hash. The
@@ -193,20 +219,13 @@ func (m *Manager) key(ctx context.Context, token string) (Key, error) {
 // store logs that one user out, which is the safe side.
 func (m *Manager) adopt(ctx context.Context, id string, key Key) error {
 	user, err := m.legacy.TakeLegacy(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil // never a session, or a concurrent caller adopted it
+	}
 	if err != nil {
 		return err
 	}
-	now := m.now()
-	var abs time.Time
-	if m.opts.Lifetime > 0 {
-		abs = now.Add(m.opts.Lifetime)
-	}
-	rec := Record{
-		Key: key, Handle: newHandle(), User: user,
-		Created: now, LastSeen: now,
-		Expires: m.deadline(now, abs), AbsoluteExpires: abs,
-		Metadata: Metadata{"adopted": "legacy"},
-	}
+	rec := m.newRecord(key, user, Metadata{"adopted": "legacy"})
 	if err := m.store.Create(ctx, rec); err != nil && !errors.Is(err, ErrExists) {
 		return fmt.Errorf("adopt legacy session: %w", err)
 	}
@@ -217,25 +236,17 @@ func (m *Manager) adopt(ctx context.Context, id string, key Key) error {
 // as a lookup would. It returns ErrNotFound if there is no such session or
 // no Legacy is configured.
 func (m *Manager) Adopt(ctx context.Context, id string) error {
-	if m.legacy == nil || !legacyID(id) {
+	if m.legacy == nil {
 		return ErrNotFound
 	}
-	key, err := m.key(ctx, id)
-	if err != nil {
-		return err
-	}
-	_, err = m.store.Get(ctx, key)
+	_, _, err := m.find(ctx, id)
 	return err
 }
 
 // Lookup returns the live session a token stands for. Every
 // TouchInterval at most, it also moves the session's idle deadline.
 func (m *Manager) Lookup(ctx context.Context, token string) (Info, error) {
-	key, err := m.key(ctx, token)
-	if err != nil {
-		return Info{}, err
-	}
-	rec, err := m.store.Get(ctx, key)
+	key, rec, err := m.find(ctx, token)
 	if err != nil {
 		return Info{}, err
 	}
@@ -262,11 +273,17 @@ func (m *Manager) User(ctx context.Context, token string) (string, error) {
 // Delete ends the session a token stands for: the concept's delete and
 // logout. An expired session is removed too, but reported as ErrNotFound.
 func (m *Manager) Delete(ctx context.Context, token string) error {
-	key, err := m.key(ctx, token)
-	if err != nil {
-		return err
+	key, ok := m.key(token)
+	if !ok {
+		return ErrNotFound
 	}
 	rec, err := m.store.Delete(ctx, key)
+	if errors.Is(err, ErrNotFound) && m.adoptable(token) {
+		if err := m.adopt(ctx, token, key); err != nil {
+			return err
+		}
+		rec, err = m.store.Delete(ctx, key)
+	}
 	if err != nil {
 		return err
 	}
@@ -278,11 +295,7 @@ func (m *Manager) Delete(ctx context.Context, token string) error {
 
 // Rotate gives the session a new token; the old one stops working at once.
 func (m *Manager) Rotate(ctx context.Context, token string) (Session, error) {
-	key, err := m.key(ctx, token)
-	if err != nil {
-		return Session{}, err
-	}
-	rec, err := m.store.Get(ctx, key)
+	key, rec, err := m.find(ctx, token)
 	if err != nil {
 		return Session{}, err
 	}

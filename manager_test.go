@@ -443,10 +443,40 @@ func TestLegacyAdoption(t *testing.T) {
 		t.Errorf("records = %d, want 2 adopted (one logged out)", n)
 	}
 
-	// Without a Legacy, ids of the old form are not tokens.
-	plain, _, _ := newManager(t, sessioning.Options{})
+	// Without a Legacy or LegacyIDs, ids of the old form are not tokens
+	// and cost no store call.
+	plain, ps, _ := newManager(t, sessioning.Options{})
 	if err := plain.Adopt(ctx, id1); !errors.Is(err, sessioning.ErrNotFound) {
 		t.Errorf("Adopt without Legacy: %v", err)
+	}
+	if _, err := plain.User(ctx, id1); !errors.Is(err, sessioning.ErrNotFound) || ps.gets.Load() != 0 {
+		t.Errorf("legacy id without LegacyIDs: err = %v after %d store calls", err, ps.gets.Load())
+	}
+}
+
+// Once everything is adopted, a Manager with LegacyIDs but no Legacy still
+// finds adopted sessions by their old ids, with one store call.
+func TestLegacyIDsWithoutAdoption(t *testing.T) {
+	const id = "0190b2a4-5c1e-7d3a-9f00-aa11bb22cc33"
+	c := &clock{t: start}
+	st := &countingStore{Store: memstore.New()}
+	adopter, _ := sessioning.New(st, &sessioning.Options{Now: c.Now, Legacy: &legacyStore{ids: map[string]string{id: "alice"}}})
+	if err := adopter.Adopt(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := sessioning.New(st, &sessioning.Options{Now: c.Now, LegacyIDs: true})
+	before := st.gets.Load()
+	if u, err := m.User(ctx, id); err != nil || u != "alice" {
+		t.Fatalf("User(adopted id) = %q, %v", u, err)
+	}
+	if n := st.gets.Load() - before; n != 1 {
+		t.Errorf("lookup by adopted id made %d store reads, want 1", n)
+	}
+	if err := m.Delete(ctx, id); err != nil {
+		t.Errorf("Delete(adopted id): %v", err)
+	}
+	if _, err := m.User(ctx, id); !errors.Is(err, sessioning.ErrNotFound) {
+		t.Errorf("adopted id after logout: %v", err)
 	}
 }
 

@@ -134,7 +134,9 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	defer store.Close()
-	mopts := &sessioning.Options{Lifetime: cfg.lifetime, IdleTimeout: cfg.idleTimeout}
+	// A store that can hold the original's sessions may hold adopted
+	// ones: their old ids keep working whether or not adoption is on.
+	mopts := &sessioning.Options{Lifetime: cfg.lifetime, IdleTimeout: cfg.idleTimeout, LegacyIDs: legacy != nil}
 	if cfg.command == "adopt" {
 		mopts.Legacy = legacy
 		m, err := sessioning.New(store, mopts)
@@ -212,10 +214,8 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 
 // chooseLegacy returns the Legacy for the Manager, as --adopt-legacy
 // says: auto turns adoption on when the collection holds sessions of the
-// original implementation at start. With adoption off, a MongoDB store
-// still gets adoptedOnly, so that sessions adopted earlier (by use, or by
-// "sessiond adopt", after which auto finds nothing left to adopt) keep
-// working with their old ids.
+// original implementation at start. With adoption off, sessions adopted
+// earlier still work by their old ids (Options.LegacyIDs).
 func chooseLegacy(ctx context.Context, cfg config, legacy legacyStore, log *slog.Logger) (sessioning.Legacy, error) {
 	if legacy == nil {
 		return nil, nil
@@ -223,7 +223,7 @@ func chooseLegacy(ctx context.Context, cfg config, legacy legacyStore, log *slog
 	switch cfg.adoptLegacy {
 	case "off":
 		log.Info("adoption of the original implementation's sessions is off (--adopt-legacy off); sessions adopted earlier still work")
-		return adoptedOnly{}, nil
+		return nil, nil
 	case "auto":
 		ctx, cancel := context.WithTimeout(ctx, cfg.storeTimeout)
 		defer cancel()
@@ -233,21 +233,12 @@ func chooseLegacy(ctx context.Context, cfg config, legacy legacyStore, log *slog
 		}
 		if !has {
 			log.Info("no sessions of the original implementation to adopt; sessions adopted earlier still work")
-			return adoptedOnly{}, nil
+			return nil, nil
 		}
 	}
 	log.Info("adoption of the original implementation's sessions is on: a plain session id keeps working and is converted to a hashed session (expiry counted from then) the first time it is used; 'sessiond adopt' converts all at once",
 		"adopt_legacy", cfg.adoptLegacy)
 	return legacy, nil
-}
-
-// adoptedOnly is a Legacy with nothing left to adopt. The Manager then
-// still looks an id of the original's form up by its hash, where an
-// adopted session lives, but never claims a plain document.
-type adoptedOnly struct{}
-
-func (adoptedOnly) TakeLegacy(context.Context, string) (string, error) {
-	return "", sessioning.ErrNotFound
 }
 
 // adoptAll converts every session of the original implementation that
