@@ -70,6 +70,14 @@ type Store struct {
 	db *pebble.DB
 
 	mu sync.Mutex // serialises the check-and-apply step of writes
+	// sweptTo, guarded by mu, is an expiry index key below which every
+	// entry has been deleted: the next sweep starts there instead of
+	// stepping over the tombstones of all earlier sweeps. A write that
+	// adds an entry below it moves it down.
+	sweptTo []byte
+	// applied, guarded by mu, is set by a write's operation to run once
+	// its batch has been applied, before mu is released.
+	applied func()
 
 	// closeMu keeps Close from closing the database under a running
 	// operation; operations hold it shared.
@@ -207,8 +215,12 @@ func (s *Store) write(ctx context.Context, fn func(b *pebble.Batch) (delta int64
 		// Applied and visible now; durable once SyncWait returns.
 		if err = s.db.ApplyNoSyncWait(b, pebble.Sync); err == nil {
 			s.count.Add(delta)
+			if s.applied != nil {
+				s.applied()
+			}
 		}
 	}
+	s.applied = nil
 	s.mu.Unlock()
 	switch {
 	case err != nil && (expected(err) || errors.Is(err, sessioning.ErrUnavailable)):
@@ -266,14 +278,19 @@ func (s *Store) absent(key []byte) error {
 	return sessioning.ErrExists
 }
 
-// put writes rec with its expiry entry, and its user entry if isNew.
-func put(b *pebble.Batch, rec *sessioning.Record, isNew bool) {
+// put writes rec with its expiry entry, and its user entry if isNew. The
+// caller holds mu.
+func (s *Store) put(b *pebble.Batch, rec *sessioning.Record, isNew bool) {
 	b.Set(recordKey(rec.Key[:]), encode(nil, rec), nil)
 	if isNew {
 		b.Set(userEntry(rec.User, rec.Key), nil, nil)
 	}
 	if !rec.Expires.IsZero() {
-		b.Set(expiryEntry(rec.Expires, rec.Key), nil, nil)
+		e := expiryEntry(rec.Expires, rec.Key)
+		if s.sweptTo != nil && bytes.Compare(e, s.sweptTo) < 0 {
+			s.sweptTo = e
+		}
+		b.Set(e, nil, nil)
 	}
 }
 
@@ -292,7 +309,7 @@ func (s *Store) Create(ctx context.Context, rec sessioning.Record) error {
 		if err := s.absent(rec.Key[:]); err != nil {
 			return 0, err
 		}
-		put(b, &rec, true)
+		s.put(b, &rec, true)
 		return 1, nil
 	})
 }
@@ -318,7 +335,7 @@ func (s *Store) Touch(ctx context.Context, key sessioning.Key, lastSeen, expires
 			b.Delete(expiryEntry(rec.Expires, key), nil)
 		}
 		rec.LastSeen, rec.Expires = lastSeen, expires
-		put(b, &rec, false)
+		s.put(b, &rec, false)
 		return 0, nil
 	})
 }
@@ -334,7 +351,7 @@ func (s *Store) Replace(ctx context.Context, old sessioning.Key, rec sessioning.
 			return 0, err
 		}
 		del(b, &prev)
-		put(b, &rec, true)
+		s.put(b, &rec, true)
 		return 0, nil
 	})
 }
@@ -449,16 +466,22 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (in
 	n := 0
 	err := s.write(ctx, func(b *pebble.Batch) (int64, error) {
 		n = 0
+		lower := []byte{prefixExpiry}
+		if s.sweptTo != nil {
+			lower = s.sweptTo
+		}
 		it, err := s.db.NewIter(&pebble.IterOptions{
-			LowerBound: []byte{prefixExpiry},
+			LowerBound: lower,
 			UpperBound: expiryEntry(now.Add(time.Millisecond), sessioning.Key{}),
 		})
 		if err != nil {
 			return 0, unavailable(err)
 		}
 		defer it.Close()
+		var last []byte
 		for it.First(); it.Valid() && n < limit; it.Next() {
-			k := it.Key()[1:]
+			last = it.Key()
+			k := last[1:]
 			if len(k) != 8+len(sessioning.Key{}) {
 				continue
 			}
@@ -475,6 +498,11 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (in
 		}
 		if err := it.Error(); err != nil {
 			return 0, unavailable(err)
+		}
+		if last != nil {
+			// Everything up to last is gone once this batch applies.
+			last = bytes.Clone(last)
+			s.applied = func() { s.sweptTo = last }
 		}
 		return -int64(n), nil
 	})
