@@ -218,7 +218,7 @@ func crashChild(t *testing.T, h Harness, dir string, round int) {
 	s := h.Open(t, dir)
 	ctx := context.Background()
 	var mu sync.Mutex // one write(2) per line, never interleaved
-	print := func(op byte, r sessioning.Record) {
+	say := func(op byte, r sessioning.Record) {
 		mu.Lock()
 		defer mu.Unlock()
 		fmt.Fprintf(os.Stdout, "ack %c %s %s\n", op, r.Key, r.User)
@@ -234,17 +234,17 @@ func crashChild(t *testing.T, h Harness, dir string, round int) {
 					t.Errorf("Create: %v", err)
 					return
 				}
-				print('c', r)
+				say('c', r)
 				mine = append(mine, r)
 				if i%3 == 2 {
 					d := mine[0]
 					mine = mine[1:]
-					print('x', d)
+					say('x', d)
 					if _, err := s.Delete(ctx, d.Key); err != nil {
 						t.Errorf("Delete: %v", err)
 						return
 					}
-					print('d', d)
+					say('d', d)
 				}
 			}
 		})
