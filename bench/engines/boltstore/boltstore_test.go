@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/sessioning/sessioning"
-	"github.com/sessioning/sessioning/boltstore"
+	"github.com/sessioning/sessioning/bench/engines/boltstore"
 	"github.com/sessioning/sessioning/storetest"
 )
 

@@ -1,9 +1,11 @@
 // Package boltstore is a durable embedded sessioning.Store in a single file
 // managed by bbolt (go.etcd.io/bbolt), the B+tree engine under etcd.
 //
-// It is the measured alternative to pebblestore, the default: with 1M
-// sessions its reads are as fast, but its copy-on-write commits cap durable
-// writes near 5k/s and its file is about 630 MB (docs/storage.md).
+// It is the measured alternative to pebblestore, the service's store, and
+// lives in the engine comparison module so that bbolt stays out of the main
+// module: with 1M sessions its reads are about as fast, but its
+// copy-on-write commits cap durable writes near 5k/s and its file is about
+// 630 MB (docs/storage.md).
 //
 // Every Create, Replace, Touch and Delete* is fsynced before it returns.
 // Concurrent writers share commits (group commit, see write), so throughput
