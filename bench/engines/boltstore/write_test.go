@@ -41,4 +41,3 @@ func TestConcurrentWritesOwnResults(t *testing.T) {
 		t.Errorf("Count = %d, want %d", c, n)
 	}
 }
-
