@@ -40,6 +40,6 @@
 // # Storage
 //
 // Store is the contract every backend meets; storetest is the suite that
-// checks it. memstore keeps sessions in memory, boltstore on local disk
+// checks it. memstore keeps sessions in memory, pebblestore on local disk
 // with group-committed fsyncs, mongostore in MongoDB.
 package sessioning
