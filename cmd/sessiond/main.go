@@ -37,14 +37,18 @@ import (
 	"github.com/sessioning/sessioning/pebblestore"
 )
 
-func main() {
+func main() { main1(os.Args[1:]) }
+
+// main1 is main with its arguments, so that tests can run the whole
+// process.
+func main1(args []string) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() {
 		// After the first signal, a second one kills the process at once.
 		<-ctx.Done()
 		stop()
 	}()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+	if err := run(ctx, args, os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintf(os.Stderr, "sessiond: %v\n", err)
 		os.Exit(1)
 	}

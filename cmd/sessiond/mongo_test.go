@@ -4,6 +4,7 @@ package main
 // internal/mongotest, or the server SESSIONING_TEST_MONGODB_URL names.
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -12,8 +13,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -25,7 +28,68 @@ import (
 	"github.com/sessioning/sessioning/mongostore"
 )
 
-func TestMain(m *testing.M) { os.Exit(mongotest.Main(m)) }
+func TestMain(m *testing.M) {
+	if env, ok := os.LookupEnv(childEnv); ok {
+		// Re-executed by startProcess: be sessiond, as main is.
+		var args []string
+		if err := json.Unmarshal([]byte(env), &args); err != nil {
+			panic(err)
+		}
+		main1(args)
+		os.Exit(0)
+	}
+	os.Exit(mongotest.Main(m))
+}
+
+// childEnv carries the arguments of a sessiond process started by
+// startProcess, as a JSON array.
+const childEnv = "SESSIOND_TEST_CHILD_ARGS"
+
+// startProcess runs sessiond in a process of its own (this test binary,
+// re-executed) with args plus --addr 127.0.0.1:0, waits until it listens,
+// and stops it with SIGTERM when the test ends, checking that it exits 0.
+func startProcess(t *testing.T, args ...string) *server {
+	t.Helper()
+	args = append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	enc, _ := json.Marshal(args)
+	cmd.Env = append(os.Environ(), childEnv+"="+string(enc))
+	logs := &syncBuffer{}
+	cmd.Stderr = logs
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if a, ok := strings.CutPrefix(sc.Text(), "listening on "); ok {
+				addr <- a
+			}
+		}
+		done <- cmd.Wait()
+	}()
+	s := &server{t: t, logs: logs, client: &http.Client{Transport: &http.Transport{}}, done: done}
+	s.cancel = func() { cmd.Process.Signal(syscall.SIGTERM) }
+	select {
+	case a := <-addr:
+		s.url = "http://" + a
+	case err := <-done:
+		t.Fatalf("sessiond process exited before listening: %v\n%s", err, logs)
+	}
+	t.Cleanup(func() {
+		if err := s.stop(); err != nil {
+			t.Errorf("sessiond process: %v\n%s", err, logs)
+		}
+		s.client.CloseIdleConnections()
+	})
+	return s
+}
 
 // mongoDB returns the test server's URI and a fresh database on it,
 // dropped when t ends.
@@ -193,9 +257,8 @@ func TestMongoServe(t *testing.T) {
 // logouts at once.
 func TestTwoProcessesOneDatabase(t *testing.T) {
 	uri, db := mongoDB(t)
-	args := []string{"--store", uri, "--db", db}
-	p1 := start(t, args, nil, nil)
-	p2 := start(t, nil, map[string]string{"MONGODB_URL": uri, "DB_NAME": db}, nil)
+	p1 := startProcess(t, "--store", uri, "--db", db)
+	p2 := startProcess(t, "--store", uri, "--db", db)
 
 	a := p1.create("alice")
 	if p2.user(a.Token) != "alice" {
