@@ -163,8 +163,3 @@ func expiryKey(buf []byte, at time.Time, key sessioning.Key) []byte {
 	buf = binary.BigEndian.AppendUint64(buf, uint64(ms(at))^(1<<63))
 	return append(buf, key[:]...)
 }
-
-// expiryTime reads the deadline of an expiry index entry.
-func expiryTime(k []byte) int64 {
-	return int64(binary.BigEndian.Uint64(k) ^ (1 << 63))
-}

@@ -379,24 +379,24 @@ func Run(t *testing.T, h Harness) {
 				for i := range each {
 					r := Record(user, w*1000+i, time.Hour)
 					if err := s.Create(ctx, r); err != nil {
-						errs <- fmt.Errorf("Create: %w", err)
+						errs <- fmt.Errorf("concurrent Create: %w", err)
 						return
 					}
 					if _, err := s.Get(ctx, r.Key); err != nil {
-						errs <- fmt.Errorf("Get: %w", err)
+						errs <- fmt.Errorf("concurrent Get: %w", err)
 						return
 					}
 					if err := s.Touch(ctx, r.Key, Base.Add(time.Minute), Base.Add(2*time.Hour)); err != nil {
-						errs <- fmt.Errorf("Touch: %w", err)
+						errs <- fmt.Errorf("concurrent Touch: %w", err)
 						return
 					}
 					if _, err := s.ListUser(ctx, user); err != nil {
-						errs <- fmt.Errorf("ListUser: %w", err)
+						errs <- fmt.Errorf("concurrent ListUser: %w", err)
 						return
 					}
 					if i%2 == 0 {
 						if _, err := s.Delete(ctx, r.Key); err != nil {
-							errs <- fmt.Errorf("Delete: %w", err)
+							errs <- fmt.Errorf("concurrent Delete: %w", err)
 							return
 						}
 					}
