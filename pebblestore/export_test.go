@@ -21,6 +21,7 @@ func Load(s *Store, recs []sessioning.Record) error {
 	if err := b.Commit(pebble.NoSync); err != nil {
 		return err
 	}
+	s.applyPending()
 	s.count.Add(int64(len(recs)))
 	return nil
 }
