@@ -50,8 +50,12 @@ import (
 
 // Defaults for Options fields left zero.
 const (
-	DefaultCacheSize    = 64 << 20
-	DefaultMemTableSize = 32 << 20
+	DefaultCacheSize = 64 << 20
+	// DefaultDiskReadsCacheSize is the block cache with DiskReads: large
+	// enough to hold a compacted store of a million sessions, so that
+	// lookups do not read and decompress blocks.
+	DefaultDiskReadsCacheSize = 256 << 20
+	DefaultMemTableSize       = 32 << 20
 )
 
 // Key prefixes of the three keyspaces.
@@ -66,7 +70,8 @@ const (
 type Options struct {
 	// CacheSize is Pebble's block cache in bytes. Lookups by key never
 	// use it (records are also kept in memory); index scans, sweeps and
-	// compactions do. Zero means DefaultCacheSize.
+	// compactions do. Zero means DefaultCacheSize, or
+	// DefaultDiskReadsCacheSize with DiskReads.
 	CacheSize int64
 	// MemTableSize is the size of each in-memory table in bytes. Zero
 	// means DefaultMemTableSize.
@@ -117,6 +122,9 @@ func Open(path string, opts *Options) (*Store, error) {
 	}
 	if o.CacheSize == 0 {
 		o.CacheSize = DefaultCacheSize
+		if o.DiskReads {
+			o.CacheSize = DefaultDiskReadsCacheSize
+		}
 	}
 	if o.MemTableSize == 0 {
 		o.MemTableSize = DefaultMemTableSize
