@@ -26,6 +26,7 @@ type config struct {
 	store           string       // storeEmbedded, storeMemory or a MongoDB connection string
 	mongo           *mongoConfig // set when store is a MongoDB connection string
 	storeTimeout    time.Duration
+	diskReads       bool // embedded store: no in-memory copy of the records
 	adoptLegacy     string // auto, on or off
 	basePath        string
 	lifetime        time.Duration // negative: none
@@ -88,6 +89,8 @@ var options = []option{
 		"session store: embedded (durable, in --data), memory (lost on exit; for tests), or a MongoDB connection string mongodb://… or mongodb+srv://… (MONGODB_URL, as the original implementation read it; --data is then ignored)"},
 	{"db", []string{"SESSIOND_DB", "DB_NAME"}, "",
 		"MongoDB database that holds the collection Sessioning.sessions (DB_NAME, as the original read it); if unset, the database named in the connection string's path (mongodb://host/app)"},
+	{"disk-reads", []string{"SESSIOND_DISK_READS"}, "false",
+		"embedded store: look sessions up in the store's files instead of keeping a copy in memory (about 450 bytes per session); lookups are then about 2.5 times as expensive"},
 	{"store-timeout", []string{"SESSIOND_STORE_TIMEOUT"}, "10s",
 		"longest wait for the store: for a reachable MongoDB server at start (then sessiond exits) and for each request's store operations (then it answers 503)"},
 	{"adopt-legacy", []string{"SESSIOND_ADOPT_LEGACY"}, "auto",
@@ -212,6 +215,10 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 		return config{}, fmt.Errorf("%s: unknown store scheme %q (want mongodb:// or mongodb+srv://)", src, cfg.store[:strings.Index(cfg.store, "://")+3])
 	default:
 		return config{}, fmt.Errorf("%s: unknown store %q (want embedded, memory or a mongodb:// connection string)", src, cfg.store)
+	}
+	diskReads, src := setting("disk-reads")
+	if cfg.diskReads, err = strconv.ParseBool(diskReads); err != nil {
+		return config{}, fmt.Errorf("%s: %q is not true or false", src, diskReads)
 	}
 	cfg.storeTimeout = dur("store-timeout", false)
 	cfg.adoptLegacy, src = setting("adopt-legacy")

@@ -105,7 +105,7 @@ func openStore(ctx context.Context, cfg config, log *slog.Logger) (sessioning.St
 		if err := os.MkdirAll(cfg.data, 0o700); err != nil {
 			return nil, nil, fmt.Errorf("data directory: %w", err)
 		}
-		s, err := pebblestore.Open(filepath.Join(cfg.data, storeDir), nil)
+		s, err := pebblestore.Open(filepath.Join(cfg.data, storeDir), &pebblestore.Options{DiskReads: cfg.diskReads})
 		if err != nil {
 			return nil, nil, fmt.Errorf("open store in %s: %s", cfg.data, oneLine(err))
 		}

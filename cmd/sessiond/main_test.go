@@ -476,6 +476,7 @@ func TestInvalidConfig(t *testing.T) {
 		{"zero sweep", []string{"--sweep-interval", "0"}, nil, "--sweep-interval: must be positive"},
 		{"bad PORT", nil, map[string]string{"PORT": "http"}, `PORT: "http" is not a port number`},
 		{"bad store", []string{"--store", "redis"}, nil, `unknown store "redis"`},
+		{"bad disk reads", nil, map[string]string{"SESSIOND_DISK_READS": "sometimes"}, `SESSIOND_DISK_READS: "sometimes" is not true or false`},
 		{"bad log level", nil, map[string]string{"SESSIOND_LOG_LEVEL": "loud"}, "SESSIOND_LOG_LEVEL"},
 		{"bad log format", []string{"--log-format", "xml"}, nil, "--log-format"},
 		{"bad max body", []string{"--max-body", "-5"}, nil, "--max-body"},
