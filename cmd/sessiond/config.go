@@ -26,7 +26,7 @@ type config struct {
 	store           string       // storeEmbedded, storeMemory or a MongoDB connection string
 	mongo           *mongoConfig // set when store is a MongoDB connection string
 	storeTimeout    time.Duration
-	diskReads       bool // embedded store: no in-memory copy of the records
+	diskReads       bool   // embedded store: no in-memory copy of the records
 	adoptLegacy     string // auto, on or off
 	basePath        string
 	lifetime        time.Duration // negative: none
