@@ -17,7 +17,7 @@
 // One keyspace with three prefixes: records by key ('s'), a user index
 // ('u': user, key) for ListUser, DeleteHandle and DeleteUser, and an expiry
 // index ('e': deadline, key) so that DeleteExpired visits only expired
-// records. Values are a compact binary encoding (see encoding.go), and
+// records. Values are a compact binary encoding (package internal/recordenc), and
 // Pebble compresses its tables, so a million sessions take about 250 MB.
 //
 // # Reads
@@ -46,6 +46,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/bloom"
 
 	"github.com/sessioning/sessioning"
+	"github.com/sessioning/sessioning/internal/recordenc"
 )
 
 // Defaults for Options fields left zero.
@@ -313,11 +314,11 @@ func recordKey(key []byte) []byte {
 }
 
 func userEntry(user string, key sessioning.Key) []byte {
-	return userKey([]byte{prefixUser}, user, key)
+	return recordenc.UserKey([]byte{prefixUser}, user, key)
 }
 
 func expiryEntry(at time.Time, key sessioning.Key) []byte {
-	return expiryKey([]byte{prefixExpiry}, at, key)
+	return recordenc.ExpiryKey([]byte{prefixExpiry}, at, key)
 }
 
 // value returns the encoded record under key, or nil, and a func to call
@@ -354,7 +355,7 @@ func (s *Store) get(key []byte) (sessioning.Record, error) {
 	if v == nil {
 		return sessioning.Record{}, sessioning.ErrNotFound
 	}
-	rec, err := decode(key, v)
+	rec, err := recordenc.Decode(key, v)
 	if err != nil {
 		return rec, unavailable(err)
 	}
@@ -377,7 +378,7 @@ func (s *Store) absent(key []byte) error {
 // put writes rec with its expiry entry, and its user entry if isNew. The
 // caller holds mu.
 func (s *Store) put(b *pebble.Batch, rec *sessioning.Record, isNew bool) {
-	v := encode(nil, rec)
+	v := recordenc.Encode(nil, rec)
 	b.Set(recordKey(rec.Key[:]), v, nil)
 	s.pending = append(s.pending, change{rec.Key, v})
 	if isNew {
@@ -517,7 +518,7 @@ func (s *Store) ListUser(ctx context.Context, user string) ([]sessioning.Record,
 
 // user returns every record of user.
 func (s *Store) user(user string) ([]sessioning.Record, error) {
-	prefix := userPrefix([]byte{prefixUser}, user)
+	prefix := recordenc.UserPrefix([]byte{prefixUser}, user)
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: successor(prefix)})
 	if err != nil {
 		return nil, unavailable(err)

@@ -31,6 +31,7 @@ import (
 	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/sessioning/sessioning"
+	"github.com/sessioning/sessioning/internal/recordenc"
 )
 
 // DefaultTimeout is how long Open waits for the file lock by default.
@@ -189,7 +190,7 @@ func (s *Store) Touch(ctx context.Context, key sessioning.Key, lastSeen, expires
 			return err
 		}
 		if !rec.Expires.IsZero() {
-			if err := t.expiry.Delete(expiryKey(nil, rec.Expires, key)); err != nil {
+			if err := t.expiry.Delete(recordenc.ExpiryKey(nil, rec.Expires, key)); err != nil {
 				return unavailable(err)
 			}
 		}
@@ -284,7 +285,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (in
 		var keys [][]byte
 		c := t.expiry.Cursor()
 		for k, _ := c.First(); k != nil && len(keys) < limit; k, _ = c.Next() {
-			if len(k) != 8+len(sessioning.Key{}) || expiryTime(k) > ms(now) {
+			if len(k) != 8+len(sessioning.Key{}) || recordenc.ExpiryTime(k) > recordenc.MS(now) {
 				break
 			}
 			keys = append(keys, bytes.Clone(k[8:]))
@@ -358,7 +359,7 @@ func (t *txn) get(key []byte) (sessioning.Record, error) {
 	if v == nil {
 		return sessioning.Record{}, sessioning.ErrNotFound
 	}
-	rec, err := decode(key, v)
+	rec, err := recordenc.Decode(key, v)
 	if err != nil {
 		return rec, unavailable(err)
 	}
@@ -368,16 +369,16 @@ func (t *txn) get(key []byte) (sessioning.Record, error) {
 // put writes rec and its expiry entry, and its user entry if isNew. bbolt
 // keeps the slices it is given until commit, so each is freshly allocated.
 func (t *txn) put(rec *sessioning.Record, isNew bool) error {
-	if err := t.records.Put(bytes.Clone(rec.Key[:]), encode(nil, rec)); err != nil {
+	if err := t.records.Put(bytes.Clone(rec.Key[:]), recordenc.Encode(nil, rec)); err != nil {
 		return unavailable(err)
 	}
 	if isNew {
-		if err := t.users.Put(userKey(nil, rec.User, rec.Key), nil); err != nil {
+		if err := t.users.Put(recordenc.UserKey(nil, rec.User, rec.Key), nil); err != nil {
 			return unavailable(err)
 		}
 	}
 	if !rec.Expires.IsZero() {
-		if err := t.expiry.Put(expiryKey(nil, rec.Expires, rec.Key), nil); err != nil {
+		if err := t.expiry.Put(recordenc.ExpiryKey(nil, rec.Expires, rec.Key), nil); err != nil {
 			return unavailable(err)
 		}
 	}
@@ -402,11 +403,11 @@ func (t *txn) remove(key []byte) (sessioning.Record, error) {
 	if err := t.records.Delete(key); err != nil {
 		return rec, unavailable(err)
 	}
-	if err := t.users.Delete(userKey(nil, rec.User, rec.Key)); err != nil {
+	if err := t.users.Delete(recordenc.UserKey(nil, rec.User, rec.Key)); err != nil {
 		return rec, unavailable(err)
 	}
 	if !rec.Expires.IsZero() {
-		if err := t.expiry.Delete(expiryKey(nil, rec.Expires, rec.Key)); err != nil {
+		if err := t.expiry.Delete(recordenc.ExpiryKey(nil, rec.Expires, rec.Key)); err != nil {
 			return rec, unavailable(err)
 		}
 	}
@@ -416,7 +417,7 @@ func (t *txn) remove(key []byte) (sessioning.Record, error) {
 
 // user returns every record of user.
 func (t *txn) user(user string) ([]sessioning.Record, error) {
-	prefix := userPrefix(nil, user)
+	prefix := recordenc.UserPrefix(nil, user)
 	var out []sessioning.Record
 	c := t.users.Cursor()
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {

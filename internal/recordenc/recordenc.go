@@ -1,4 +1,7 @@
-package boltstore
+// Package recordenc is the byte layout of session records and their index
+// keys, shared by the key-value stores (pebblestore, and the bbolt store
+// kept for comparison in bench/engines).
+package recordenc
 
 import (
 	"encoding/binary"
@@ -29,14 +32,16 @@ const (
 	flagAbsolute
 )
 
-var errCorrupt = errors.New("boltstore: corrupt record")
+// ErrCorrupt is returned by Decode for a value it cannot read.
+var ErrCorrupt = errors.New("corrupt session record")
 
-func ms(t time.Time) int64 { return t.UnixMilli() }
+// MS is t in Unix milliseconds, the precision every store keeps.
+func MS(t time.Time) int64 { return t.UnixMilli() }
 
 func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
 
-// encode appends rec's value (everything but its key) to buf.
-func encode(buf []byte, rec *sessioning.Record) []byte {
+// Encode appends rec's value (everything but its key) to buf.
+func Encode(buf []byte, rec *sessioning.Record) []byte {
 	var flags byte
 	if !rec.Expires.IsZero() {
 		flags |= flagExpires
@@ -44,15 +49,15 @@ func encode(buf []byte, rec *sessioning.Record) []byte {
 	if !rec.AbsoluteExpires.IsZero() {
 		flags |= flagAbsolute
 	}
-	c := ms(rec.Created)
+	c := MS(rec.Created)
 	buf = append(buf, encVersion, flags)
 	buf = binary.AppendVarint(buf, c)
-	buf = binary.AppendVarint(buf, ms(rec.LastSeen)-c)
+	buf = binary.AppendVarint(buf, MS(rec.LastSeen)-c)
 	if flags&flagExpires != 0 {
-		buf = binary.AppendVarint(buf, ms(rec.Expires)-c)
+		buf = binary.AppendVarint(buf, MS(rec.Expires)-c)
 	}
 	if flags&flagAbsolute != 0 {
-		buf = binary.AppendVarint(buf, ms(rec.AbsoluteExpires)-c)
+		buf = binary.AppendVarint(buf, MS(rec.AbsoluteExpires)-c)
 	}
 	buf = appendString(buf, rec.Handle)
 	buf = appendString(buf, rec.User)
@@ -106,12 +111,12 @@ func (d *decoder) string() string {
 	return s
 }
 
-// decode reads the value stored under key. The result shares no memory
+// Decode reads the value stored under key. The result shares no memory
 // with v.
-func decode(key []byte, v []byte) (sessioning.Record, error) {
+func Decode(key []byte, v []byte) (sessioning.Record, error) {
 	var rec sessioning.Record
 	if len(v) < 2 || v[0] != encVersion || len(key) != len(rec.Key) {
-		return rec, errCorrupt
+		return rec, ErrCorrupt
 	}
 	copy(rec.Key[:], key)
 	flags := v[1]
@@ -129,7 +134,7 @@ func decode(key []byte, v []byte) (sessioning.Record, error) {
 	rec.User = d.string()
 	n := d.uvarint()
 	if n > uint64(len(d.b)) {
-		return sessioning.Record{}, errCorrupt
+		return sessioning.Record{}, ErrCorrupt
 	}
 	if n > 0 {
 		rec.Metadata = make(sessioning.Metadata, n)
@@ -139,32 +144,33 @@ func decode(key []byte, v []byte) (sessioning.Record, error) {
 		}
 	}
 	if d.bad || len(d.b) != 0 {
-		return sessioning.Record{}, errCorrupt
+		return sessioning.Record{}, ErrCorrupt
 	}
 	return rec, nil
 }
 
-// userKey is the user index entry of a record: the user's length and
+// UserKey is the user index entry of a record: the user's length and
 // bytes, then the record key. The length prefix makes one user's entries
 // a contiguous range that no other user's entries share.
-func userKey(buf []byte, user string, key sessioning.Key) []byte {
-	buf = userPrefix(buf, user)
+func UserKey(buf []byte, user string, key sessioning.Key) []byte {
+	buf = UserPrefix(buf, user)
 	return append(buf, key[:]...)
 }
 
-func userPrefix(buf []byte, user string) []byte {
+// UserPrefix is the start every user index entry of user shares.
+func UserPrefix(buf []byte, user string) []byte {
 	return appendString(buf, user)
 }
 
-// expiryKey is the expiry index entry of a record: its deadline as
+// ExpiryKey is the expiry index entry of a record: its deadline as
 // big-endian milliseconds with the sign bit flipped (so byte order is time
 // order), then the record key.
-func expiryKey(buf []byte, at time.Time, key sessioning.Key) []byte {
-	buf = binary.BigEndian.AppendUint64(buf, uint64(ms(at))^(1<<63))
+func ExpiryKey(buf []byte, at time.Time, key sessioning.Key) []byte {
+	buf = binary.BigEndian.AppendUint64(buf, uint64(MS(at))^(1<<63))
 	return append(buf, key[:]...)
 }
 
-// expiryTime reads the deadline of an expiry index entry.
-func expiryTime(k []byte) int64 {
+// ExpiryTime reads the deadline of an expiry index entry.
+func ExpiryTime(k []byte) int64 {
 	return int64(binary.BigEndian.Uint64(k) ^ (1 << 63))
 }
