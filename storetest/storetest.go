@@ -413,6 +413,33 @@ func Run(t *testing.T, h Harness) {
 		}
 	})
 
+	// Writes that share a commit or a log sync each get their own answer:
+	// a Create that finds its key taken fails alone.
+	t.Run("ConcurrentCreatesOwnResults", func(t *testing.T) {
+		s := open(t)
+		const n = 64
+		for i := 0; i < n; i += 2 {
+			mustCreate(t, s, Record("taken", i, time.Hour))
+		}
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() { errs[i] = s.Create(ctx, Record("taken", i, time.Hour)) })
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if i%2 == 0 && !errors.Is(err, sessioning.ErrExists) {
+				t.Errorf("Create %d over a taken key: err = %v, want ErrExists", i, err)
+			}
+			if i%2 == 1 && err != nil {
+				t.Errorf("Create %d: %v", i, err)
+			}
+		}
+		if c := count(t, s); c != n {
+			t.Errorf("Count = %d, want %d", c, n)
+		}
+	})
+
 	t.Run("Close", func(t *testing.T) {
 		s := h.Open(t, t.TempDir())
 		if err := s.Close(); err != nil {
