@@ -9,14 +9,9 @@ import (
 	"time"
 
 	"github.com/sessioning/sessioning"
+	"github.com/sessioning/sessioning/internal/testclock"
 	"github.com/sessioning/sessioning/memstore"
 )
-
-// clock is a settable time source for tests.
-type clock struct{ t time.Time }
-
-func (c *clock) Now() time.Time          { return c.t }
-func (c *clock) Advance(d time.Duration) { c.t = c.t.Add(d) }
 
 // countingStore counts the calls that reach the store.
 type countingStore struct {
@@ -41,9 +36,9 @@ func (s *countingStore) Delete(ctx context.Context, k sessioning.Key) (sessionin
 
 var start = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
-func newManager(t *testing.T, opts sessioning.Options) (*sessioning.Manager, *countingStore, *clock) {
+func newManager(t *testing.T, opts sessioning.Options) (*sessioning.Manager, *countingStore, *testclock.Clock) {
 	t.Helper()
-	c := &clock{t: start}
+	c := testclock.New(start)
 	opts.Now = c.Now
 	s := &countingStore{Store: memstore.New()}
 	t.Cleanup(func() { s.Close() })
@@ -264,7 +259,7 @@ func TestIdleNeverPassesLifetime(t *testing.T) {
 	if want := start.Add(3 * time.Hour); !info.Expires.Equal(want) {
 		t.Errorf("refreshed near the end: expires %v, want the absolute deadline %v", info.Expires, want)
 	}
-	c.t = start.Add(3 * time.Hour)
+	c.Set(start.Add(3 * time.Hour))
 	assertGone(t, m, s)
 }
 
@@ -458,7 +453,7 @@ func TestLegacyAdoption(t *testing.T) {
 // finds adopted sessions by their old ids, with one store call.
 func TestLegacyIDsWithoutAdoption(t *testing.T) {
 	const id = "0190b2a4-5c1e-7d3a-9f00-aa11bb22cc33"
-	c := &clock{t: start}
+	c := testclock.New(start)
 	st := &countingStore{Store: memstore.New()}
 	adopter, _ := sessioning.New(st, &sessioning.Options{Now: c.Now, Legacy: &legacyStore{ids: map[string]string{id: "alice"}}})
 	if err := adopter.Adopt(ctx, id); err != nil {

@@ -13,39 +13,23 @@ import (
 	"github.com/sessioning/sessioning"
 	"github.com/sessioning/sessioning/client"
 	"github.com/sessioning/sessioning/httpapi"
+	"github.com/sessioning/sessioning/internal/testclock"
 	"github.com/sessioning/sessioning/memstore"
 )
 
 const serviceKey = "test-service-key"
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // fixture is one implementation of sessioning.Service with the clock and
 // store behind it.
 type fixture struct {
 	svc   sessioning.Service
-	clock *clock
+	clock *testclock.Clock
 	store *memstore.Store
 }
 
-func newManager(t *testing.T) (*sessioning.Manager, *clock, *memstore.Store) {
+func newManager(t *testing.T) (*sessioning.Manager, *testclock.Clock, *memstore.Store) {
 	t.Helper()
-	clk := &clock{t: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
 	store := memstore.New()
 	t.Cleanup(func() { store.Close() })
 	m, err := sessioning.New(store, &sessioning.Options{

@@ -10,12 +10,12 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sessioning/sessioning"
 	"github.com/sessioning/sessioning/httpapi"
+	"github.com/sessioning/sessioning/internal/testclock"
 	"github.com/sessioning/sessioning/memstore"
 )
 
@@ -31,20 +31,19 @@ type fixture struct {
 	h     *httpapi.Handler
 	m     *sessioning.Manager
 	store sessioning.Store
-	now   time.Time
-	mu    sync.Mutex
+	clock *testclock.Clock
 }
 
 func newFixture(t *testing.T, opts *httpapi.Options, wrap ...func(sessioning.Store) sessioning.Store) *fixture {
 	t.Helper()
-	f := &fixture{t: t, now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	f := &fixture{t: t, clock: testclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))}
 	var store sessioning.Store = memstore.New()
 	for _, w := range wrap {
 		store = w(store)
 	}
 	f.store = store
 	t.Cleanup(func() { store.Close() })
-	m, err := sessioning.New(store, &sessioning.Options{Now: f.clock})
+	m, err := sessioning.New(store, &sessioning.Options{Now: f.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,18 +54,6 @@ func newFixture(t *testing.T, opts *httpapi.Options, wrap ...func(sessioning.Sto
 	}
 	f.h = h
 	return f
-}
-
-func (f *fixture) clock() time.Time {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.now
-}
-
-func (f *fixture) advance(d time.Duration) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.now = f.now.Add(d)
 }
 
 // req is one request to send to the handler.
@@ -216,7 +203,7 @@ func TestConceptRoutes(t *testing.T) {
 
 	t.Run("list, revoke and revokeAll work per user", func(t *testing.T) {
 		a := f.create("frank")
-		f.advance(time.Second)
+		f.clock.Advance(time.Second)
 		b := f.create("frank")
 		other := f.create("grace")
 		var list []sessioning.Info
@@ -266,7 +253,7 @@ func TestConceptRoutes(t *testing.T) {
 
 	t.Run("an expired session is not found", func(t *testing.T) {
 		s := f.create("judy")
-		f.advance(sessioning.DefaultLifetime + time.Second)
+		f.clock.Advance(sessioning.DefaultLifetime + time.Second)
 		if r := f.call("_getUser", body("session", s.Token), nil); r.body != "[]" {
 			t.Errorf("_getUser expired = %s", r.body)
 		}

@@ -9,36 +9,18 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sessioning/sessioning"
 	"github.com/sessioning/sessioning/httpsession"
+	"github.com/sessioning/sessioning/internal/testclock"
 	"github.com/sessioning/sessioning/memstore"
 )
 
-// clock is a settable clock shared by the Manager and the middleware.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 type env struct {
 	t     *testing.T
-	clock *clock
+	clock *testclock.Clock
 	store *memstore.Store
 	m     *sessioning.Manager
 	s     *httpsession.Sessions
@@ -49,7 +31,7 @@ type env struct {
 // 7 days, touch every hour) and Sessions over it configured by cfg.
 func newEnv(t *testing.T, cfg httpsession.Config) *env {
 	t.Helper()
-	e := &env{t: t, clock: &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}, store: memstore.New(), logs: new(bytes.Buffer)}
+	e := &env{t: t, clock: testclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)), store: memstore.New(), logs: new(bytes.Buffer)}
 	t.Cleanup(func() { e.store.Close() })
 	m, err := sessioning.New(e.store, &sessioning.Options{Now: e.clock.Now})
 	if err != nil {
